@@ -1,0 +1,13 @@
+//! Adapters: one implementation per backend for the traits in `crate::ports`. Adapters depend
+//! on ports and domain only, never on each other or on `app`.
+
+pub mod disk_store;
+pub mod memory;
+pub mod system_clock;
+
+pub use disk_store::DiskSampleStore;
+pub use memory::{
+    InMemoryAgentConfigurator, InMemorySampleStore, InMemoryVoiceCloner, KeptSample,
+    RecordedAgentUpdate, RecordedClone,
+};
+pub use system_clock::SystemClock;

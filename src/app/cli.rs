@@ -1,0 +1,253 @@
+//! The command line: `serve` (the default), `sign`, `send`, `openapi`, `healthcheck`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+
+use super::config::{Config, OFFLINE_WEBHOOK_SECRET};
+use super::http::{self, SIGNATURE_HEADER};
+use super::startup::{self, Application, Backends};
+use super::telemetry;
+use crate::adapters::SystemClock;
+use crate::domain::WebhookSecret;
+use crate::ports::Clock;
+
+/// ElevenLabs pre-call webhook service.
+#[derive(Debug, Parser)]
+#[command(name = "precall-webhook", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the webhook (the default).
+    Serve {
+        /// Use in-memory stand-ins instead of ElevenLabs; the webhook secret defaults to
+        /// `dev-secret`. Needs no keys.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Print the `elevenlabs-signature` header value for a body file.
+    Sign {
+        /// The webhook secret.
+        #[arg(long, env = "ELEVENLABS_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: String,
+        /// Unix timestamp to sign at (default: now).
+        #[arg(long)]
+        timestamp: Option<i64>,
+        /// The exact body that will be sent.
+        file: PathBuf,
+    },
+    /// Sign and POST a webhook, then print the response.
+    Send {
+        /// The webhook URL.
+        #[arg(long, default_value = "http://127.0.0.1:3005/webhook")]
+        url: String,
+        /// The webhook secret (default: `dev-secret`, the offline server's).
+        #[arg(long, env = "ELEVENLABS_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// Build the payload around this audio file instead of reading FILE.
+        #[arg(long, conflicts_with = "file")]
+        sample: Option<PathBuf>,
+        /// With --sample: the caller's name.
+        #[arg(long, default_value = "Ivan")]
+        name: String,
+        /// With --sample: the agent id.
+        #[arg(long, default_value = "agent_demo")]
+        agent: String,
+        /// A JSON payload file, sent as is.
+        #[arg(required_unless_present = "sample")]
+        file: Option<PathBuf>,
+    },
+    /// Print the OpenAPI spec.
+    Openapi,
+    /// Exit 0 when the local server answers /health (for container health checks).
+    Healthcheck {
+        /// The health URL (default: this machine, `PRECALL_WEBHOOK_PORT` or 3005).
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> ExitCode {
+    // A `.env` next to the binary's working directory fills in what the environment lacks.
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve { offline: false }) {
+        Command::Serve { offline } => serve(offline),
+        Command::Sign {
+            secret,
+            timestamp,
+            file,
+        } => sign(&secret, timestamp, &file),
+        Command::Send {
+            url,
+            secret,
+            sample,
+            name,
+            agent,
+            file,
+        } => send(
+            &url,
+            secret.as_deref(),
+            sample.as_deref(),
+            &name,
+            &agent,
+            file.as_deref(),
+        ),
+        Command::Openapi => openapi(),
+        Command::Healthcheck { url } => healthcheck(url),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn serve(offline: bool) -> anyhow::Result<()> {
+    let config = Config::from_vars(|k| std::env::var(k).ok(), offline)
+        .map_err(|errors| anyhow::anyhow!("invalid configuration:\n{errors}"))?;
+    let _guard = telemetry::init(&config.log).context("cannot set up logging")?;
+    if !offline {
+        bail!(
+            "the ElevenLabs HTTP adapter is not part of this build yet; \
+             run `precall-webhook serve --offline`"
+        );
+    }
+    runtime()?.block_on(async {
+        let app = Application::build(&config, Backends::offline()).await?;
+        let address = app.address();
+        tracing::warn!(
+            %address,
+            "OFFLINE MODE: voices and agents are in-memory stand-ins, nothing reaches ElevenLabs; \
+             webhook secret is {}",
+            if std::env::var("ELEVENLABS_WEBHOOK_SECRET").is_ok_and(|v| !v.trim().is_empty()) {
+                "taken from ELEVENLABS_WEBHOOK_SECRET"
+            } else {
+                "\"dev-secret\""
+            }
+        );
+        tracing::info!(%address, "listening: POST /webhook, GET /health, /docs, /openapi.json");
+        app.run_until(startup::shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+fn secret(value: &str) -> anyhow::Result<WebhookSecret> {
+    WebhookSecret::new(SecretString::from(value.to_owned())).context("the secret must not be empty")
+}
+
+fn sign(secret_value: &str, timestamp: Option<i64>, file: &Path) -> anyhow::Result<()> {
+    let body = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let timestamp = timestamp.unwrap_or_else(|| SystemClock.now_unix());
+    println!("{}", secret(secret_value)?.sign(timestamp, &body));
+    Ok(())
+}
+
+/// Builds a JSON pre-call payload around an audio file.
+pub fn payload_for_sample(audio: &[u8], name: &str, agent: &str, conversation_id: &str) -> Vec<u8> {
+    let payload = serde_json::json!({
+        "type": "pre_call",
+        "event_timestamp": SystemClock.now_unix(),
+        "conversation_id": conversation_id,
+        "agent_id": agent,
+        "caller_metadata": {"name": name},
+        "voice_sample": {
+            "format": "base64",
+            "data": base64::engine::general_purpose::STANDARD.encode(audio),
+        },
+    });
+    payload.to_string().into_bytes()
+}
+
+fn send(
+    url: &str,
+    secret_value: Option<&str>,
+    sample: Option<&Path>,
+    name: &str,
+    agent: &str,
+    file: Option<&Path>,
+) -> anyhow::Result<()> {
+    let body = match (sample, file) {
+        (Some(audio), _) => {
+            let audio =
+                std::fs::read(audio).with_context(|| format!("cannot read {}", audio.display()))?;
+            let conversation_id = format!("conv_cli_{}", uuid::Uuid::new_v4().simple());
+            payload_for_sample(&audio, name, agent, &conversation_id)
+        }
+        (None, Some(file)) => {
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?
+        }
+        (None, None) => bail!("give a payload FILE or --sample AUDIO"),
+    };
+    let signature =
+        secret(secret_value.unwrap_or(OFFLINE_WEBHOOK_SECRET))?.sign(SystemClock.now_unix(), &body);
+    runtime()?.block_on(async {
+        let response = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .header(SIGNATURE_HEADER, signature)
+            .body(body)
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {url}"))?;
+        let status = response.status();
+        let text = response.text().await.context("cannot read the response")?;
+        let pretty = serde_json::from_str::<serde_json::Value>(&text)
+            .and_then(|v| serde_json::to_string_pretty(&v))
+            .unwrap_or(text);
+        println!("HTTP {status}\n{pretty}");
+        if status.is_success() {
+            Ok(())
+        } else {
+            bail!("the webhook was refused ({status})")
+        }
+    })
+}
+
+fn openapi() -> anyhow::Result<()> {
+    let config = Config::from_vars(|_| None, true).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let api = startup::build_api(&config, Backends::offline())?;
+    println!("{}", http::spec_json(api));
+    Ok(())
+}
+
+fn healthcheck(url: Option<String>) -> anyhow::Result<()> {
+    let url = url.unwrap_or_else(|| {
+        let port = std::env::var("PRECALL_WEBHOOK_PORT").unwrap_or_else(|_| "3005".into());
+        format!("http://127.0.0.1:{}/health", port.trim())
+    });
+    runtime()?.block_on(async {
+        let response = reqwest::Client::new()
+            .get(&url)
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {url}"))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            bail!("{url} answered {}", response.status())
+        }
+    })
+}

@@ -1,0 +1,180 @@
+//! The HTTP surface: `GET /health` and `POST /webhook`, documented for the OpenAPI spec.
+//! Handlers only convert: raw request → domain → response; the use case does the work.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use poem_openapi::{OpenApi, Tags, payload::Json};
+use tracing::Instrument;
+
+use super::body::{SignatureParam, WebhookBody};
+use super::errors::{ApiError, WebhookResponse};
+use super::payload;
+use super::schema::{CallerInfoPayload, Health, WebhookSuccess};
+use crate::domain::{CallOutcome, PersonaliseCall, WebhookSecret};
+use crate::ports::Clock;
+
+/// The service name reported by `/health`.
+pub const SERVICE_NAME: &str = "elevenlabs-precall-webhook";
+
+#[derive(Tags)]
+enum ApiTags {
+    /// ElevenLabs pre-call webhook.
+    Webhook,
+    /// Operations.
+    Health,
+}
+
+/// What the handlers need.
+pub struct WebhookApi {
+    /// The use case.
+    pub use_case: Arc<PersonaliseCall>,
+    /// Verifies `elevenlabs-signature`.
+    pub secret: WebhookSecret,
+    /// The clock the signature window is measured against.
+    pub clock: Arc<dyn Clock>,
+}
+
+#[OpenApi]
+impl WebhookApi {
+    /// Liveness check
+    ///
+    /// Answers `200` while the process is up and serving.
+    #[oai(path = "/health", method = "get", tag = "ApiTags::Health")]
+    async fn health(&self) -> Json<Health> {
+        Json(Health {
+            status: "healthy".into(),
+            service: SERVICE_NAME.into(),
+        })
+    }
+
+    /// Pre-call webhook: clone the caller's voice and personalise the agent
+    ///
+    /// Sent before a voice-agent call starts. With a voice sample, the caller's voice is cloned
+    /// (ElevenLabs Instant Voice Cloning) and set on the agent (`conversation_config.tts.voice_id`);
+    /// with a caller name, the agent's greeting (`conversation_config.agent.first_message`) is set
+    /// from the configured template. If the agent update fails, the new voice is deleted again.
+    ///
+    /// **Body**: `application/json` (sample base64 in `voice_sample.data`) or
+    /// `multipart/form-data` (a `metadata` text part with the same JSON without `voice_sample`,
+    /// and a `voice_sample` file part). Audio: WAV, MP3, OGG Vorbis or FLAC, detected from the
+    /// bytes; duration measured from the audio, at least `VOICE_CLONE_MIN_DURATION` seconds.
+    ///
+    /// **Signature**: header `elevenlabs-signature: t=TIMESTAMP,v0=HEX` where `HEX` is the
+    /// lowercase hex HMAC-SHA256, keyed with the webhook secret, of `TIMESTAMP.` followed by the
+    /// exact raw body; `TIMESTAMP` is unix seconds within 30 minutes of the server's clock.
+    /// Compute it with `precall-webhook sign --secret S body.json`.
+    #[oai(path = "/webhook", method = "post", tag = "ApiTags::Webhook")]
+    async fn webhook(
+        &self,
+        /// `t=TIMESTAMP,v0=HEX`: HMAC-SHA256 of `TIMESTAMP.` + raw body with the webhook secret.
+        #[oai(name = "elevenlabs-signature")]
+        signature: SignatureParam,
+        body: WebhookBody,
+    ) -> WebhookResponse {
+        let started = Instant::now();
+        let span = tracing::info_span!("webhook", conversation_id = tracing::field::Empty);
+        let result = self
+            .handle(signature, body, &span, started)
+            .instrument(span.clone())
+            .await;
+        let _entered = span.enter();
+        let elapsed_ms = elapsed_ms(started);
+        match result {
+            Ok(success) => {
+                tracing::info!(
+                    status = 200,
+                    voice_id = success.voice_id.as_deref(),
+                    agent_updated = success.agent_updated,
+                    elapsed_ms,
+                    "webhook handled"
+                );
+                WebhookResponse::Ok(Json(success))
+            }
+            Err(error) => {
+                let status = error.status();
+                if status >= 500 {
+                    tracing::error!(status, code = ?error.code, message = %error.message, elapsed_ms, "webhook failed");
+                } else {
+                    tracing::warn!(status, code = ?error.code, message = %error.message, elapsed_ms, "webhook refused");
+                }
+                error.into()
+            }
+        }
+    }
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+impl WebhookApi {
+    async fn handle(
+        &self,
+        signature: SignatureParam,
+        body: WebhookBody,
+        span: &tracing::Span,
+        started: Instant,
+    ) -> Result<WebhookSuccess, ApiError> {
+        let bytes = body.bytes?;
+        self.secret
+            .verify(signature.0.as_deref(), &bytes, self.clock.now_unix())?;
+        let event = payload::parse(body.content_type.as_deref(), bytes).await?;
+        let conversation_id = event.conversation_id.clone();
+        span.record("conversation_id", conversation_id.as_str());
+        tracing::info!(
+            agent_id = %event.agent_id,
+            has_sample = event.sample.is_some(),
+            sample_bytes = event.sample.as_ref().map(|s| s.bytes.len()),
+            "webhook received"
+        );
+        let for_conversation = |e: ApiError| e.for_conversation(conversation_id.as_str());
+
+        // Audio probing is CPU work: it runs on the blocking pool, not on an async worker.
+        let use_case = Arc::clone(&self.use_case);
+        let prepare_span = span.clone();
+        let prepared = tokio::task::spawn_blocking(move || {
+            let _entered = prepare_span.enter();
+            use_case.prepare(event)
+        })
+        .await
+        .map_err(|join_error| {
+            tracing::error!(error = %join_error, "sample check task failed");
+            for_conversation(ApiError::internal())
+        })?
+        .map_err(|e| for_conversation(e.into()))?;
+        if let Some(sample) = prepared.sample() {
+            tracing::info!(
+                format = %sample.format(),
+                duration_seconds = sample.duration_seconds(),
+                sample_rate = sample.sample_rate(),
+                "voice sample accepted"
+            );
+        }
+        let outcome = self
+            .use_case
+            .execute(prepared)
+            .await
+            .map_err(|e| for_conversation(e.into()))?;
+        Ok(success(outcome, elapsed_ms(started)))
+    }
+}
+
+fn success(outcome: CallOutcome, processing_time_ms: u64) -> WebhookSuccess {
+    let (voice_id, voice_name) = match outcome.voice {
+        Some(v) => (Some(v.voice_id.to_string()), Some(v.voice_name.to_string())),
+        None => (None, None),
+    };
+    WebhookSuccess {
+        status: "success".into(),
+        conversation_id: outcome.conversation_id.to_string(),
+        voice_id,
+        voice_name,
+        agent_updated: outcome.agent_updated,
+        caller_info: CallerInfoPayload {
+            name: outcome.caller_info.name,
+            date_of_birth: outcome.caller_info.date_of_birth,
+        },
+        processing_time_ms,
+    }
+}

@@ -1,0 +1,186 @@
+//! Extractors for `POST /webhook` that take the request as raw as it comes: the signature header
+//! as text and the body as bytes, read under a size cap and a deadline. Nothing is parsed here:
+//! the HMAC must be checked over the exact bytes received before any parser sees them.
+//!
+//! They never fail on their own: problems travel as values to the handler, which maps them in
+//! the one place that knows the error table.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use poem::http::header;
+use poem::{Request, RequestBody};
+use poem_openapi::payload::Payload;
+use poem_openapi::registry::{MetaMediaType, MetaParamIn, MetaRequest, MetaSchemaRef, Registry};
+use poem_openapi::types::Type;
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
+
+use super::schema::{PreCallForm, PreCallPayload};
+
+/// Name of the signature header.
+pub const SIGNATURE_HEADER: &str = "elevenlabs-signature";
+
+/// Limits on reading a body, from configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    /// Largest body accepted, bytes.
+    pub max_bytes: u64,
+    /// The whole body must arrive within this.
+    pub timeout: Duration,
+}
+
+/// Why the body could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    /// Over the limit (known from `Content-Length`, or found while reading).
+    #[error("Request body exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// The limit, bytes.
+        limit: u64,
+    },
+    /// Did not arrive within the deadline.
+    #[error("Request body did not arrive within {seconds} s")]
+    TimedOut {
+        /// The deadline, seconds.
+        seconds: u64,
+    },
+    /// The connection failed while reading.
+    #[error("Request body could not be read: {0}")]
+    Unreadable(String),
+}
+
+/// The value of the `elevenlabs-signature` header, if present. Documented as a required header;
+/// its absence is reported by the handler as `401 INVALID_SIGNATURE`, not as a 400.
+pub struct SignatureParam(pub Option<String>);
+
+impl<'a> ApiExtractor<'a> for SignatureParam {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::Parameter];
+    const PARAM_IS_REQUIRED: bool = true;
+    type ParamType = String;
+    type ParamRawType = String;
+
+    fn param_in() -> Option<MetaParamIn> {
+        Some(MetaParamIn::Header)
+    }
+
+    fn param_schema_ref() -> Option<MetaSchemaRef> {
+        Some(String::schema_ref())
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        _body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        Ok(Self(
+            request
+                .headers()
+                .get(SIGNATURE_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        ))
+    }
+}
+
+/// The raw webhook body with its content type.
+pub struct WebhookBody {
+    /// The `Content-Type` header, as sent.
+    pub content_type: Option<String>,
+    /// The bytes, or why they could not be read.
+    pub bytes: Result<Bytes, BodyError>,
+}
+
+impl<'a> ApiExtractor<'a> for WebhookBody {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        <poem_openapi::payload::Json<PreCallPayload> as Payload>::register(registry);
+        <PreCallForm as Payload>::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        Some(MetaRequest {
+            description: None,
+            content: vec![
+                MetaMediaType {
+                    content_type: "application/json",
+                    schema: <poem_openapi::payload::Json<PreCallPayload> as Payload>::schema_ref(),
+                },
+                MetaMediaType {
+                    content_type: "multipart/form-data",
+                    schema: <PreCallForm as Payload>::schema_ref(),
+                },
+            ],
+            required: true,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let limits = request.data::<BodyLimits>().copied().ok_or_else(|| {
+            poem::Error::from_string(
+                "body limits not configured",
+                poem::http::StatusCode::INTERNAL_SERVER_ERROR,
+            )
+        })?;
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let declared_len = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let bytes = match body.take() {
+            Ok(body) => read_limited(body, declared_len, limits).await,
+            Err(e) => Err(BodyError::Unreadable(e.to_string())),
+        };
+        Ok(Self {
+            content_type,
+            bytes,
+        })
+    }
+}
+
+/// Reads the whole body, refusing it as soon as it is known to be over the limit (from
+/// `Content-Length` before reading anything, or from the bytes so far) and giving up when it
+/// does not arrive in time.
+pub async fn read_limited(
+    body: poem::Body,
+    declared_len: Option<u64>,
+    limits: BodyLimits,
+) -> Result<Bytes, BodyError> {
+    let too_large = BodyError::TooLarge {
+        limit: limits.max_bytes,
+    };
+    if declared_len.is_some_and(|len| len > limits.max_bytes) {
+        return Err(too_large);
+    }
+    let read = async {
+        // One allocation of the announced size; the chunks are copied into it once.
+        let capacity = declared_len.unwrap_or(0).min(limits.max_bytes);
+        let mut buffer = BytesMut::with_capacity(usize::try_from(capacity).unwrap_or(0));
+        let mut stream = body.into_bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| BodyError::Unreadable(e.to_string()))?;
+            if (buffer.len() + chunk.len()) as u64 > limits.max_bytes {
+                return Err(too_large.clone());
+            }
+            buffer.extend_from_slice(&chunk);
+        }
+        Ok(buffer.freeze())
+    };
+    tokio::time::timeout(limits.timeout, read)
+        .await
+        .unwrap_or(Err(BodyError::TimedOut {
+            seconds: limits.timeout.as_secs(),
+        }))
+}

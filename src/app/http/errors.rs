@@ -1,0 +1,157 @@
+//! The one place where failures of every layer become the SPEC's error table.
+
+use poem_openapi::{ApiResponse, payload::Json};
+
+use super::body::BodyError;
+use super::payload::PayloadRejection;
+use super::schema::{ErrorBody, ErrorCode, WebhookSuccess};
+use crate::domain::{PersonaliseError, SignatureError};
+use crate::ports::UpstreamError;
+
+/// Responses of `POST /webhook`.
+#[derive(ApiResponse)]
+pub enum WebhookResponse {
+    /// The voice was cloned (when a sample was sent) and the agent personalised.
+    #[oai(status = 200)]
+    Ok(Json<WebhookSuccess>),
+    /// `INVALID_PAYLOAD` or `INVALID_VOICE_SAMPLE`: the message says which field or which check.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// `INVALID_SIGNATURE`.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// `REQUEST_TIMEOUT`: the body did not arrive in time.
+    #[oai(status = 408)]
+    RequestTimeout(Json<ErrorBody>),
+    /// `PAYLOAD_TOO_LARGE`: refused while reading, before the signature is checked.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
+    /// `VOICE_CLONING_FAILED` or `AGENT_UPDATE_FAILED`: ElevenLabs refused; its reason is in the
+    /// message.
+    #[oai(status = 422)]
+    Unprocessable(Json<ErrorBody>),
+    /// `INTERNAL_ERROR`.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+    /// `UPSTREAM_UNAVAILABLE`: ElevenLabs is unreachable or failing; retry later.
+    #[oai(status = 502)]
+    BadGateway(Json<ErrorBody>),
+}
+
+/// An error on its way to the sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The table row.
+    pub code: ErrorCode,
+    /// The sentence for the sender.
+    pub message: String,
+    /// The conversation, when known.
+    pub conversation_id: Option<String>,
+}
+
+impl ApiError {
+    /// An error with no conversation known yet.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            conversation_id: None,
+        }
+    }
+
+    /// Attaches the conversation id.
+    pub fn for_conversation(mut self, conversation_id: &str) -> Self {
+        self.conversation_id = Some(conversation_id.to_owned());
+        self
+    }
+
+    /// A 500 that reveals nothing; the cause goes to the log, not to the sender.
+    pub fn internal() -> Self {
+        Self::new(
+            ErrorCode::InternalError,
+            "Internal error; the service log has the details",
+        )
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> u16 {
+        match self.code {
+            ErrorCode::InvalidPayload | ErrorCode::InvalidVoiceSample => 400,
+            ErrorCode::InvalidSignature => 401,
+            ErrorCode::RequestTimeout => 408,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::VoiceCloningFailed | ErrorCode::AgentUpdateFailed => 422,
+            ErrorCode::InternalError => 500,
+            ErrorCode::UpstreamUnavailable => 502,
+        }
+    }
+
+    /// The body of this error.
+    pub fn body(self) -> ErrorBody {
+        ErrorBody {
+            status: "error".into(),
+            error_code: self.code,
+            error_message: self.message,
+            conversation_id: self.conversation_id,
+        }
+    }
+}
+
+impl From<ApiError> for WebhookResponse {
+    fn from(error: ApiError) -> Self {
+        let status = error.status();
+        let body = Json(error.body());
+        match status {
+            400 => Self::BadRequest(body),
+            401 => Self::Unauthorized(body),
+            408 => Self::RequestTimeout(body),
+            413 => Self::PayloadTooLarge(body),
+            422 => Self::Unprocessable(body),
+            502 => Self::BadGateway(body),
+            _ => Self::Internal(body),
+        }
+    }
+}
+
+impl From<BodyError> for ApiError {
+    fn from(error: BodyError) -> Self {
+        let code = match error {
+            BodyError::TooLarge { .. } => ErrorCode::PayloadTooLarge,
+            BodyError::TimedOut { .. } => ErrorCode::RequestTimeout,
+            BodyError::Unreadable(_) => ErrorCode::InvalidPayload,
+        };
+        Self::new(code, error.to_string())
+    }
+}
+
+impl From<SignatureError> for ApiError {
+    fn from(error: SignatureError) -> Self {
+        Self::new(ErrorCode::InvalidSignature, error.to_string())
+    }
+}
+
+impl From<PayloadRejection> for ApiError {
+    fn from(rejection: PayloadRejection) -> Self {
+        let error = Self::new(ErrorCode::InvalidPayload, rejection.error.to_string());
+        match rejection.conversation_id {
+            Some(id) => error.for_conversation(id.as_str()),
+            None => error,
+        }
+    }
+}
+
+impl From<PersonaliseError> for ApiError {
+    fn from(error: PersonaliseError) -> Self {
+        let code = match &error {
+            PersonaliseError::InvalidSample(_) => ErrorCode::InvalidVoiceSample,
+            PersonaliseError::CloningFailed(UpstreamError::Unavailable(_))
+            | PersonaliseError::AgentUpdateFailed {
+                source: UpstreamError::Unavailable(_),
+                ..
+            } => ErrorCode::UpstreamUnavailable,
+            PersonaliseError::CloningFailed(_) => ErrorCode::VoiceCloningFailed,
+            PersonaliseError::AgentUpdateFailed { .. } => ErrorCode::AgentUpdateFailed,
+        };
+        Self::new(code, error.to_string())
+    }
+}

@@ -1,0 +1,56 @@
+//! The HTTP adapter in: poem + poem-openapi. Routes, the OpenAPI spec and the Swagger UI.
+
+mod api;
+mod body;
+mod errors;
+mod payload;
+mod schema;
+
+use poem::middleware::CatchPanic;
+use poem::{Endpoint, EndpointExt, IntoResponse, Route};
+use poem_openapi::OpenApiService;
+
+pub use api::{SERVICE_NAME, WebhookApi};
+pub use body::{BodyLimits, SIGNATURE_HEADER};
+pub use errors::ApiError;
+pub use schema::ErrorCode;
+
+/// The OpenAPI service for the API; `server` is the URL shown in the spec.
+pub fn openapi_service(api: WebhookApi, server: &str) -> OpenApiService<WebhookApi, ()> {
+    OpenApiService::new(
+        api,
+        "ElevenLabs pre-call webhook",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Receives signed ElevenLabs pre-call webhooks, clones the caller's voice with \
+             Instant Voice Cloning, and puts that voice and a personalised greeting on the agent.",
+    )
+    .server(server)
+}
+
+/// The OpenAPI spec as served at `/openapi.json`.
+pub fn spec_json(api: WebhookApi) -> String {
+    openapi_service(api, "/").spec()
+}
+
+/// All routes: `/health`, `/webhook`, `/openapi.json`, `/docs`.
+pub fn routes(api: WebhookApi, limits: BodyLimits) -> impl Endpoint {
+    let service = openapi_service(api, "/");
+    let docs = service.swagger_ui();
+    let spec = service.spec_endpoint();
+    Route::new()
+        .nest("/", service)
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .data(limits)
+        .with(CatchPanic::new().with_handler(|_| panic_response()))
+}
+
+fn panic_response() -> poem::Response {
+    tracing::error!("a request handler panicked; the process carries on");
+    let body = ApiError::internal().body();
+    poem_openapi::payload::Json(body)
+        .with_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR)
+        .into_response()
+}

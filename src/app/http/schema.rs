@@ -1,0 +1,161 @@
+//! The wire shapes of `/webhook` and `/health`, as integrators see them in the OpenAPI spec.
+//! Request objects are also the serde types the JSON body is parsed into, so the documented
+//! schema and the accepted schema cannot drift apart.
+
+use poem_openapi::{Enum, Multipart, Object, types::multipart::Upload};
+use serde::Deserialize;
+
+/// A pre-call webhook: sent before a voice-agent call starts.
+#[derive(Debug, Object, Deserialize)]
+#[oai(example)]
+pub struct PreCallPayload {
+    /// Always `pre_call`.
+    #[oai(rename = "type")]
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// When the event happened, unix seconds.
+    pub event_timestamp: Option<i64>,
+    /// The conversation about to start: 1–128 characters of `[A-Za-z0-9_-]`. A delivery is
+    /// identified by it.
+    pub conversation_id: String,
+    /// The agent that takes the call (1–128 characters of `[A-Za-z0-9_-]`); its voice and
+    /// greeting are set for this caller.
+    pub agent_id: String,
+    /// Who is calling; every field is optional.
+    pub caller_metadata: Option<CallerMetadataPayload>,
+    /// A few seconds of the caller's voice (JSON bodies only; multipart bodies send it as a
+    /// file part).
+    pub voice_sample: Option<VoiceSamplePayload>,
+}
+
+impl poem_openapi::types::Example for PreCallPayload {
+    fn example() -> Self {
+        Self {
+            event_type: "pre_call".into(),
+            event_timestamp: Some(1_702_425_485),
+            conversation_id: "conv_abc123xyz".into(),
+            agent_id: "agent_def456uvw".into(),
+            caller_metadata: Some(CallerMetadataPayload {
+                name: Some("Ivan".into()),
+                date_of_birth: Some("11.12.2007".into()),
+                phone_number: Some("+31612345678".into()),
+            }),
+            voice_sample: None,
+        }
+    }
+}
+
+/// The caller's details.
+#[derive(Debug, Object, Deserialize)]
+pub struct CallerMetadataPayload {
+    /// The caller's name (at most 100 characters); used in the greeting and the voice name.
+    pub name: Option<String>,
+    /// The caller's date of birth, free text (at most 32 characters), echoed back.
+    pub date_of_birth: Option<String>,
+    /// The caller's phone number (at most 32 characters); never echoed back or logged.
+    pub phone_number: Option<String>,
+}
+
+/// The caller's voice, base64-encoded. WAV, MP3, OGG Vorbis or FLAC; the format and
+/// duration are measured from the audio itself.
+#[derive(Debug, Object, Deserialize)]
+pub struct VoiceSamplePayload {
+    /// Encoding of `data`; only `base64` (the default).
+    pub format: Option<String>,
+    /// The audio file, base64 (standard alphabet, padding optional).
+    pub data: String,
+    /// The sender's claim of the duration, seconds. Informational: the measured value is used.
+    pub duration_seconds: Option<f64>,
+    /// The sender's claim of the sample rate, Hz. Informational.
+    pub sample_rate: Option<u32>,
+}
+
+/// The multipart form of the same webhook.
+// Documentation only: the body is parsed from the raw, signature-checked bytes by `payload`,
+// so poem-openapi never fills this struct in.
+#[allow(dead_code)]
+#[derive(Debug, Multipart)]
+pub struct PreCallForm {
+    /// The JSON of a pre-call webhook without `voice_sample`.
+    pub metadata: String,
+    /// The audio file (WAV, MP3, OGG Vorbis or FLAC), detected from its bytes.
+    pub voice_sample: Option<Upload>,
+}
+
+/// The webhook was handled: the voice is cloned and the agent personalised.
+#[derive(Debug, Object)]
+pub struct WebhookSuccess {
+    /// Always `success`.
+    pub status: String,
+    /// The conversation, as sent.
+    pub conversation_id: String,
+    /// The new voice's id; `null` when no sample was sent.
+    pub voice_id: Option<String>,
+    /// The new voice's name, `{Name}_Clone_{YYYYMMDD}_{HHMMSS}` (UTC); `null` without a sample.
+    pub voice_name: Option<String>,
+    /// Whether the agent was changed (`false` when there was nothing to change: no sample and
+    /// no name).
+    pub agent_updated: bool,
+    /// The caller's details, for the agent; the phone number is never echoed.
+    pub caller_info: CallerInfoPayload,
+    /// Time spent handling the webhook, milliseconds.
+    pub processing_time_ms: u64,
+}
+
+/// The caller's details as returned.
+#[derive(Debug, Object)]
+pub struct CallerInfoPayload {
+    /// The caller's name, when given.
+    #[oai(rename = "Name", skip_serializing_if_is_none)]
+    pub name: Option<String>,
+    /// The caller's date of birth, when given.
+    #[oai(rename = "DateOfBirth", skip_serializing_if_is_none)]
+    pub date_of_birth: Option<String>,
+}
+
+/// Machine-readable error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// Body is not valid JSON / multipart, a field is missing, of the wrong type or breaks its
+    /// rule, bad base64, wrong `type`.
+    InvalidPayload,
+    /// The sample is too short, too large, not audio, or undecodable.
+    InvalidVoiceSample,
+    /// The `elevenlabs-signature` header is missing, malformed, wrong, or outside ±30 minutes.
+    InvalidSignature,
+    /// The body did not arrive in time.
+    RequestTimeout,
+    /// The body is over the size limit.
+    PayloadTooLarge,
+    /// ElevenLabs refused the clone; the message carries its reason.
+    VoiceCloningFailed,
+    /// ElevenLabs refused the agent update; the new voice was deleted again.
+    AgentUpdateFailed,
+    /// ElevenLabs is unreachable, timing out, or failing.
+    UpstreamUnavailable,
+    /// Anything else; details are in the service's logs.
+    InternalError,
+}
+
+/// Every error has this shape.
+#[derive(Debug, Object)]
+pub struct ErrorBody {
+    /// Always `error`.
+    pub status: String,
+    /// What went wrong, for machines.
+    pub error_code: ErrorCode,
+    /// What went wrong, for people.
+    pub error_message: String,
+    /// The conversation, when it was known before the error.
+    pub conversation_id: Option<String>,
+}
+
+/// Liveness answer.
+#[derive(Debug, Object)]
+pub struct Health {
+    /// Always `healthy`.
+    pub status: String,
+    /// Always `elevenlabs-precall-webhook`.
+    pub service: String,
+}

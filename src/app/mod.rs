@@ -1,0 +1,7 @@
+//! The application: configuration, telemetry, the HTTP surface, wiring and the CLI.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,89 @@
+//! Logging: `tracing` to stdout as text or JSON, optionally also to a file in `LOG_DIR`.
+//!
+//! Request handlers open a span carrying the `conversation_id`, so every line a request
+//! writes names its conversation in both formats. Nothing logs secrets or audio bytes: the
+//! types that hold them redact their `Debug` output.
+
+use std::fs;
+use std::io::{self, IsTerminal};
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
+
+use super::config::{LogConfig, LogFormat, LogLevel};
+
+/// The log file's name inside `LOG_DIR`.
+pub const LOG_FILE_NAME: &str = "precall-webhook.log";
+
+/// Keeps the file writer flushing; drop it only at exit.
+pub struct TelemetryGuard {
+    _file: Option<WorkerGuard>,
+}
+
+fn filter(level: LogLevel) -> EnvFilter {
+    let level = match level {
+        LogLevel::Debug => "debug",
+        LogLevel::Info => "info",
+        LogLevel::Warning => "warn",
+        LogLevel::Error => "error",
+    };
+    // Our own level for everything, but the libraries' chatter kept down: symphonia warns on
+    // every odd audio file, and hyper/reqwest debug lines would drown a request's story.
+    EnvFilter::new(format!(
+        "{level},symphonia=error,symphonia_core=error,symphonia_bundle_mp3=error,\
+         symphonia_format_ogg=error,symphonia_format_wav=error,hyper=warn,reqwest=warn,poem=warn"
+    ))
+}
+
+fn layer<W>(format: LogFormat, writer: W, ansi: bool) -> Box<dyn Layer<Registry> + Send + Sync>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let base = tracing_subscriber::fmt::layer()
+        .with_writer(writer)
+        .with_target(true)
+        .with_span_events(FmtSpan::NONE);
+    match format {
+        LogFormat::Text => base.with_ansi(ansi).boxed(),
+        LogFormat::Json => base
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .flatten_event(true)
+            .boxed(),
+    }
+}
+
+/// Installs the global subscriber. Call once, at start-up.
+///
+/// # Errors
+/// When `LOG_DIR` cannot be created or written, or a subscriber is already installed.
+pub fn init(config: &LogConfig) -> io::Result<TelemetryGuard> {
+    let stdout = layer(config.format, io::stdout, io::stdout().is_terminal());
+    let (file_layer, guard) = match &config.directory {
+        Some(dir) => {
+            fs::create_dir_all(dir)
+                .map_err(|e| io::Error::new(e.kind(), format!("LOG_DIR {}: {e}", dir.display())))?;
+            let appender = tracing_appender::rolling::RollingFileAppender::builder()
+                .rotation(tracing_appender::rolling::Rotation::NEVER)
+                .filename_prefix(LOG_FILE_NAME)
+                .build(dir)
+                .map_err(|e| io::Error::other(format!("LOG_DIR {}: {e}", dir.display())))?;
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            (Some(layer(config.format, writer, false)), Some(guard))
+        }
+        None => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(
+            stdout
+                .and_then(file_layer)
+                .with_filter(filter(config.level)),
+        )
+        .try_init()
+        .map_err(io::Error::other)?;
+    Ok(TelemetryGuard { _file: guard })
+}

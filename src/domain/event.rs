@@ -1,0 +1,172 @@
+//! The pre-call event: what a webhook asks us to do, after the edge has parsed its wire format
+//! (JSON or multipart) and before anything has been checked about the audio.
+
+use bytes::Bytes;
+
+use super::caller::{CallerError, CallerMetadata};
+use super::identifiers::{AgentId, ConversationId, IdError};
+
+/// The only event type this endpoint handles.
+pub const PRE_CALL_EVENT_TYPE: &str = "pre_call";
+
+/// Why an event was refused; `Display` is the sentence the sender sees.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// `type` is not `pre_call`.
+    #[error("type must be \"pre_call\", got {0:?}")]
+    WrongType(String),
+    /// `conversation_id` or `agent_id` broke the identifier rules.
+    #[error(transparent)]
+    Id(#[from] IdError),
+    /// A caller_metadata field broke its rules.
+    #[error(transparent)]
+    Caller(#[from] CallerError),
+}
+
+/// The audio as received, with the sender's claims about it. Nothing here is trusted: the use
+/// case measures the real format and duration from the bytes.
+#[derive(Clone, PartialEq)]
+pub struct SampleUpload {
+    /// The audio bytes (already base64-decoded for JSON bodies).
+    pub bytes: Bytes,
+    /// What the sender says the duration is, in seconds; logged when it disagrees, never used.
+    pub claimed_duration_seconds: Option<f64>,
+    /// What the sender says the sample rate is; logged when it disagrees, never used.
+    pub claimed_sample_rate: Option<u32>,
+}
+
+impl std::fmt::Debug for SampleUpload {
+    // Audio bytes are never printed: they are large and they are the caller's voice.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SampleUpload")
+            .field("len", &self.bytes.len())
+            .field("claimed_duration_seconds", &self.claimed_duration_seconds)
+            .field("claimed_sample_rate", &self.claimed_sample_rate)
+            .finish()
+    }
+}
+
+/// A validated pre-call webhook event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreCallEvent {
+    /// The conversation about to start; identifies the delivery.
+    pub conversation_id: ConversationId,
+    /// The agent that takes the call.
+    pub agent_id: AgentId,
+    /// When the sender says the event happened (unix seconds), if it says.
+    pub event_timestamp: Option<i64>,
+    /// Who is calling.
+    pub caller: CallerMetadata,
+    /// A few seconds of the caller's voice, if sent.
+    pub sample: Option<SampleUpload>,
+}
+
+/// The fields of an event as they come off the wire, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct RawPreCallEvent {
+    /// `type`; must be `pre_call`.
+    pub event_type: String,
+    /// `conversation_id`.
+    pub conversation_id: String,
+    /// `agent_id`.
+    pub agent_id: String,
+    /// `event_timestamp`.
+    pub event_timestamp: Option<i64>,
+    /// `caller_metadata.name`.
+    pub name: Option<String>,
+    /// `caller_metadata.date_of_birth`.
+    pub date_of_birth: Option<String>,
+    /// `caller_metadata.phone_number`.
+    pub phone_number: Option<String>,
+}
+
+impl PreCallEvent {
+    /// Validates the wire fields and attaches the (unchecked) sample.
+    ///
+    /// # Errors
+    /// An [`EventError`] naming the first field that broke its rule.
+    pub fn parse(raw: RawPreCallEvent, sample: Option<SampleUpload>) -> Result<Self, EventError> {
+        if raw.event_type != PRE_CALL_EVENT_TYPE {
+            return Err(EventError::WrongType(
+                raw.event_type.chars().take(40).collect(),
+            ));
+        }
+        Ok(Self {
+            conversation_id: ConversationId::parse(raw.conversation_id)?,
+            agent_id: AgentId::parse(raw.agent_id)?,
+            event_timestamp: raw.event_timestamp,
+            caller: CallerMetadata::parse(raw.name, raw.date_of_birth, raw.phone_number)?,
+            sample,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawPreCallEvent {
+        RawPreCallEvent {
+            event_type: "pre_call".into(),
+            conversation_id: "conv_1".into(),
+            agent_id: "agent_1".into(),
+            name: Some("Ivan".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn accepts_a_pre_call_event() {
+        let e = PreCallEvent::parse(raw(), None).unwrap();
+        assert_eq!(e.conversation_id.as_str(), "conv_1");
+        assert_eq!(e.caller.name(), Some("Ivan"));
+    }
+
+    #[test]
+    fn rejects_another_event_type() {
+        let err = PreCallEvent::parse(
+            RawPreCallEvent {
+                event_type: "post_call".into(),
+                ..raw()
+            },
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "type must be \"pre_call\", got \"post_call\""
+        );
+    }
+
+    #[test]
+    fn rejects_bad_identifiers_naming_the_field() {
+        let err = PreCallEvent::parse(
+            RawPreCallEvent {
+                agent_id: "../x".into(),
+                ..raw()
+            },
+            None,
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("agent_id"));
+        let err = PreCallEvent::parse(
+            RawPreCallEvent {
+                conversation_id: String::new(),
+                ..raw()
+            },
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "conversation_id must not be empty");
+    }
+
+    #[test]
+    fn debug_output_of_a_sample_holds_no_audio() {
+        let s = SampleUpload {
+            bytes: Bytes::from_static(b"RIFFsecretvoice"),
+            claimed_duration_seconds: Some(5.0),
+            claimed_sample_rate: None,
+        };
+        assert!(!format!("{s:?}").contains("secretvoice"));
+    }
+}

@@ -1,0 +1,27 @@
+//! The error shared by the ports that talk to the voice platform, classified by cause so that
+//! the edge can answer with the right status without knowing which backend failed.
+
+/// Why a call to the voice platform failed. The message is the upstream's reason, fit to show
+/// the webhook sender; it never contains credentials.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpstreamError {
+    /// The platform refused what the request asked for: an unknown agent, audio it cannot
+    /// use, a field it rejects. Retrying the same request will not help.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The platform refused us: quota or voice slots exhausted, permission missing, bad key.
+    /// Retrying will not help until the operator acts.
+    #[error("{0}")]
+    Refused(String),
+    /// The platform could not be reached, timed out, or kept failing (5xx, 429) after retries.
+    /// A later retry may succeed.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl UpstreamError {
+    /// Whether the cause is on the platform's side and a later retry may succeed.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
