@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -112,7 +112,11 @@ impl VoiceCloner for InMemoryVoiceCloner {
         })
     }
 
-    async fn delete_voice(&self, voice_id: &VoiceId) -> Result<(), UpstreamError> {
+    async fn delete_voice(
+        &self,
+        voice_id: &VoiceId,
+        _deadline: Instant,
+    ) -> Result<(), UpstreamError> {
         let mut state = lock(&self.state);
         if let Some(error) = state.delete_failure.clone() {
             return Err(error);
@@ -171,6 +175,7 @@ impl AgentConfigurator for InMemoryAgentConfigurator {
         &self,
         agent_id: &AgentId,
         update: &AgentUpdate,
+        _deadline: Instant,
     ) -> Result<(), UpstreamError> {
         let mut state = lock(&self.state);
         if let Some(error) = state.failure.clone() {

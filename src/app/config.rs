@@ -76,6 +76,19 @@ pub struct LogConfig {
     pub directory: Option<PathBuf>,
 }
 
+/// How the service treats ElevenLabs: timeouts and retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpstreamSettings {
+    /// `ELEVENLABS_TIMEOUT_SECONDS`: all upstream work of one webhook, retries included.
+    pub deadline: Duration,
+    /// `ELEVENLABS_CONNECT_TIMEOUT_SECONDS`: establishing a connection.
+    pub connect_timeout: Duration,
+    /// `ELEVENLABS_REQUEST_TIMEOUT_SECONDS`: one attempt of one call.
+    pub request_timeout: Duration,
+    /// `ELEVENLABS_MAX_RETRIES`: retries after the first attempt (429, 5xx, connection errors).
+    pub max_retries: u32,
+}
+
 /// The validated configuration. Secrets are `secrecy` types: `Debug` shows them redacted.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -103,6 +116,8 @@ pub struct Config {
     pub body_timeout: Duration,
     /// `SHUTDOWN_GRACE_SECONDS`: how long in-flight webhooks may finish after SIGTERM.
     pub shutdown_grace: Duration,
+    /// Timeouts and retries towards ElevenLabs.
+    pub upstream: UpstreamSettings,
 }
 
 impl Config {
@@ -167,6 +182,16 @@ impl Config {
         let storage_enabled = r.parse_with("ENABLE_VOICE_SAMPLE_STORAGE", "false", parse_bool);
         let body_timeout = r.parse_with("REQUEST_BODY_TIMEOUT_SECONDS", "30", seconds);
         let shutdown_grace = r.parse_with("SHUTDOWN_GRACE_SECONDS", "20", seconds);
+        let deadline = r.parse_with("ELEVENLABS_TIMEOUT_SECONDS", "30", seconds);
+        let connect_timeout = r.parse_with("ELEVENLABS_CONNECT_TIMEOUT_SECONDS", "5", seconds);
+        let request_timeout = r.parse_with("ELEVENLABS_REQUEST_TIMEOUT_SECONDS", "20", seconds);
+        let max_retries = r.parse_with("ELEVENLABS_MAX_RETRIES", "3", |v| {
+            v.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n <= 10)
+                .ok_or_else(|| "expected a whole number from 0 to 10".to_string())
+        });
 
         if !r.errors.is_empty() {
             return Err(ConfigErrors(r.errors));
@@ -185,6 +210,10 @@ impl Config {
             Some(storage_enabled),
             Some(body_timeout),
             Some(shutdown_grace),
+            Some(deadline),
+            Some(connect_timeout),
+            Some(request_timeout),
+            Some(max_retries),
         ) = (
             webhook_secret,
             api_base_url,
@@ -198,6 +227,10 @@ impl Config {
             storage_enabled,
             body_timeout,
             shutdown_grace,
+            deadline,
+            connect_timeout,
+            request_timeout,
+            max_retries,
         )
         else {
             return Err(ConfigErrors(vec!["configuration incomplete".into()]));
@@ -223,6 +256,12 @@ impl Config {
             storage_enabled,
             body_timeout,
             shutdown_grace,
+            upstream: UpstreamSettings {
+                deadline,
+                connect_timeout,
+                request_timeout,
+                max_retries,
+            },
         })
     }
 }
@@ -346,6 +385,8 @@ mod tests {
         assert!(!c.storage_enabled);
         assert_eq!(c.body_timeout, Duration::from_secs(30));
         assert_eq!(c.shutdown_grace, Duration::from_secs(20));
+        assert_eq!(c.upstream.deadline, Duration::from_secs(30));
+        assert_eq!(c.upstream.max_retries, 3);
         assert_eq!(c.max_body_bytes(), 13_333_336 + 65_536);
     }
 

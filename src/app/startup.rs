@@ -62,6 +62,7 @@ pub fn build_api(config: &Config, backends: Backends) -> anyhow::Result<WebhookA
         PersonaliseSettings {
             greeting: config.first_message.clone(),
             sample_limits: config.sample_limits,
+            upstream_deadline: config.upstream.deadline,
         },
     );
     Ok(WebhookApi {

@@ -17,7 +17,7 @@ pub use greeting::{
 pub use identifiers::{AgentId, ConversationId, IdError, VoiceId};
 pub use personalise::{
     CallOutcome, NewVoice, PersonaliseCall, PersonaliseError, PersonalisePorts,
-    PersonaliseSettings, PreparedCall, Rollback,
+    PersonaliseSettings, PreparedCall, ROLLBACK_BUDGET, Rollback,
 };
 pub use signature::{
     EmptySecret, SIGNATURE_TOLERANCE_SECONDS, SignatureError, SignatureHeader, WebhookSecret,

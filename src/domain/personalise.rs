@@ -11,6 +11,7 @@
 //! cloning step without the agent PATCH.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures_util::future::OptionFuture;
 
@@ -30,7 +31,14 @@ pub struct PersonaliseSettings {
     pub greeting: GreetingTemplate,
     /// Limits a voice sample must meet.
     pub sample_limits: SampleLimits,
+    /// How long the upstream work of one webhook (clone and agent update, retries included)
+    /// may take: a caller is waiting.
+    pub upstream_deadline: Duration,
 }
+
+/// Time allowed to delete a voice after a failed agent update. It starts when the update has
+/// failed, so a rollback is attempted even when the webhook's own deadline is spent.
+pub const ROLLBACK_BUDGET: Duration = Duration::from_secs(10);
 
 /// The ports the use case works through.
 #[derive(Clone)]
@@ -188,6 +196,7 @@ impl PersonaliseCall {
     pub async fn execute(&self, call: PreparedCall) -> Result<CallOutcome, PersonaliseError> {
         // Storage runs alongside the clone: it must not add to the caller's wait, and a sample
         // is kept even when the clone fails (that is when an operator wants to listen to it).
+        let deadline = Instant::now() + self.settings.upstream_deadline;
         let store = OptionFuture::from(self.store_sample(&call));
         let clone = OptionFuture::from(call.voice.as_ref().map(|(sample, name)| {
             self.ports.cloner.clone_voice(CloneRequest {
@@ -195,6 +204,7 @@ impl PersonaliseCall {
                 sample,
                 conversation_id: &call.conversation_id,
                 agent_id: &call.agent_id,
+                deadline,
             })
         }));
         let (stored_sample, cloned) = futures_util::join!(store, clone);
@@ -219,10 +229,7 @@ impl PersonaliseCall {
         };
         let agent_updated = if update.is_empty() {
             false
-        } else if let Err(source) = self
-            .ports
-            .agents
-            .update_agent(&call.agent_id, &update)
+        } else if let Err(source) = self.ports.agents.update_agent(&call.agent_id, &update, deadline)
             .await
         {
             let rollback = self.roll_back(voice.map(|v| v.voice_id)).await;
@@ -277,7 +284,8 @@ impl PersonaliseCall {
         let Some(voice_id) = voice_id else {
             return Rollback::NotNeeded;
         };
-        match self.ports.cloner.delete_voice(&voice_id).await {
+        let deadline = Instant::now() + ROLLBACK_BUDGET;
+        match self.ports.cloner.delete_voice(&voice_id, deadline).await {
             Ok(()) => {
                 tracing::info!(%voice_id, "agent update failed; the new voice was deleted again");
                 Rollback::Deleted(voice_id)

@@ -156,7 +156,10 @@ impl VoiceSample {
     /// Checks `bytes` against `limits` and measures them; see the module documentation for the
     /// order of the checks. The bytes are kept as they are (no copy, no re-encoding).
     ///
-    /// Never panics and always returns: a panic inside symphonia becomes `Undecodable`.
+    /// Never panics and always returns: a panic inside symphonia becomes `Undecodable` (the
+    /// process panic hook still sees it, so it may be logged). This relies on `panic = "unwind"`.
+    /// Cost: microseconds for WAV, MP3 and FLAC, about half a millisecond for OGG Vorbis (decoder
+    /// setup), never proportional to the file size for WAV.
     pub fn probe(bytes: Bytes, limits: &SampleLimits) -> Result<VoiceSample, VoiceSampleError> {
         let len = bytes.len() as u64;
         if len > limits.max_bytes {
@@ -179,7 +182,7 @@ impl VoiceSample {
         if measured.duration_seconds < limits.min_duration_seconds {
             return Err(VoiceSampleError::TooShort {
                 // Rounded down so that the message never shows e.g. "3.0 s (min 3.0 s)".
-                duration: (measured.duration_seconds * 10.0).floor() / 10.0,
+                duration: (measured.duration_seconds * 10.0 + 1e-9).floor() / 10.0,
                 min: limits.min_duration_seconds,
             });
         }
@@ -782,6 +785,19 @@ mod tests {
     }
 
     #[test]
+    fn reports_a_too_short_duration_with_one_decimal() {
+        let err = probe(pcm_wav(16_000, 1, 16, 19_200), &LIMITS).unwrap_err();
+        assert_eq!(
+            err,
+            VoiceSampleError::TooShort {
+                duration: 1.2,
+                min: 3.0
+            }
+        );
+        assert_eq!(err.to_string(), "Voice sample too short: 1.2 s (min 3.0 s)");
+    }
+
+    #[test]
     fn rounds_a_too_short_duration_down_so_it_never_reads_as_the_minimum() {
         let err = probe(pcm_wav(16_000, 1, 16, 47_800), &LIMITS).unwrap_err(); // 2.9875 s
         assert_eq!(err.to_string(), "Voice sample too short: 2.9 s (min 3.0 s)");
@@ -1036,10 +1052,9 @@ mod tests {
         let mp3 = fixture("voice_5s_xing_id3.mp3");
         let audio_start = skip_id3v2(&mp3).unwrap();
         assert!(audio_start > 10);
-        assert_eq!(
-            AudioFormat::detect(&mp3[audio_start..]),
-            Some(AudioFormat::Mp3)
-        );
+        let untagged = mp3.slice(audio_start..);
+        assert_eq!(AudioFormat::detect(&untagged), Some(AudioFormat::Mp3));
+        assert_duration(&probe(untagged, &LIMITS).unwrap(), 5.0, 1e-9);
         let mut padded = mp3[..audio_start].to_vec();
         padded.extend_from_slice(&[0; 100]);
         padded.extend_from_slice(&mp3[audio_start..]);
@@ -1140,7 +1155,6 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
 
         #[test]
         fn never_panics_or_hangs_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..4_096)) {
@@ -1167,12 +1181,15 @@ mod tests {
             which in 0usize..6,
             damage in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..16),
             cut in any::<prop::sample::Index>(),
+            in_headers in any::<bool>(),
         ) {
             let name = ["voice_5s.wav", "voice_5s_xing_id3.mp3", "voice_5s_cbr_noxing.mp3",
                 "voice_5s.ogg", "voice_5s.flac", "voice_1s.wav"][which];
             let mut bytes = fixture(name).to_vec();
+            // Half the cases hit only the first 256 bytes, where the headers are.
+            let span = if in_headers { bytes.len().min(256) } else { bytes.len() };
             for (at, value) in damage {
-                let at = at.index(bytes.len());
+                let at = at.index(span);
                 bytes[at] = value;
             }
             bytes.truncate(cut.index(bytes.len()) + 1);

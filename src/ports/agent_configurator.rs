@@ -1,5 +1,7 @@
 //! Port: putting a voice and a greeting on the agent that takes the call.
 
+use std::time::Instant;
+
 use async_trait::async_trait;
 
 use super::UpstreamError;
@@ -24,7 +26,8 @@ impl AgentUpdate {
 /// Changes an agent's configuration.
 #[async_trait]
 pub trait AgentConfigurator: Send + Sync + 'static {
-    /// Applies `update` to the agent, changing only the parts that are `Some`.
+    /// Applies `update` to the agent, changing only the parts that are `Some`; retries stop
+    /// at `deadline`.
     ///
     /// # Errors
     /// MUST return [`UpstreamError::InvalidRequest`] when the platform refuses the update (an
@@ -34,5 +37,6 @@ pub trait AgentConfigurator: Send + Sync + 'static {
         &self,
         agent_id: &AgentId,
         update: &AgentUpdate,
+        deadline: Instant,
     ) -> Result<(), UpstreamError>;
 }

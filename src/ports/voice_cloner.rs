@@ -1,6 +1,8 @@
 //! Port: turning a voice sample into a voice on the platform (Instant Voice Cloning), and
 //! removing it again.
 
+use std::time::Instant;
+
 use async_trait::async_trait;
 
 use super::UpstreamError;
@@ -17,6 +19,8 @@ pub struct CloneRequest<'a> {
     pub conversation_id: &'a ConversationId,
     /// The agent that will speak with this voice.
     pub agent_id: &'a AgentId,
+    /// When the caller stops waiting: retries must not go past it.
+    pub deadline: Instant,
 }
 
 /// A voice the platform created for us.
@@ -44,5 +48,6 @@ pub trait VoiceCloner: Send + Sync + 'static {
     /// # Errors
     /// As for [`VoiceCloner::clone_voice`]; the caller logs the voice id of a failed delete so
     /// an operator can remove the orphan.
-    async fn delete_voice(&self, voice_id: &VoiceId) -> Result<(), UpstreamError>;
+    /// A voice that is already gone counts as deleted. Retries stop at `deadline`.
+    async fn delete_voice(&self, voice_id: &VoiceId, deadline: Instant) -> Result<(), UpstreamError>;
 }
