@@ -2,6 +2,7 @@
 //! on ports and domain only, never on each other or on `app`.
 
 pub mod disk_store;
+pub mod elevenlabs;
 pub mod memory;
 pub mod system_clock;
 

@@ -126,25 +126,29 @@ fn serve(offline: bool) -> anyhow::Result<()> {
     let config = Config::from_vars(|k| std::env::var(k).ok(), offline)
         .map_err(|errors| anyhow::anyhow!("invalid configuration:\n{errors}"))?;
     let _guard = telemetry::init(&config.log).context("cannot set up logging")?;
-    if !offline {
-        bail!(
-            "the ElevenLabs HTTP adapter is not part of this build yet; \
-             run `precall-webhook serve --offline`"
-        );
-    }
     runtime()?.block_on(async {
-        let app = Application::build(&config, Backends::offline()).await?;
+        let backends = if offline {
+            Backends::offline()
+        } else {
+            Backends::elevenlabs(&config)?
+        };
+        let app = Application::build(&config, backends).await?;
         let address = app.address();
-        tracing::warn!(
-            %address,
-            "OFFLINE MODE: voices and agents are in-memory stand-ins, nothing reaches ElevenLabs; \
-             webhook secret is {}",
-            if std::env::var("ELEVENLABS_WEBHOOK_SECRET").is_ok_and(|v| !v.trim().is_empty()) {
-                "taken from ELEVENLABS_WEBHOOK_SECRET"
-            } else {
-                "\"dev-secret\""
-            }
-        );
+        if offline {
+            let secret_source =
+                if std::env::var("ELEVENLABS_WEBHOOK_SECRET").is_ok_and(|v| !v.trim().is_empty()) {
+                    "taken from ELEVENLABS_WEBHOOK_SECRET"
+                } else {
+                    "\"dev-secret\""
+                };
+            tracing::warn!(
+                %address,
+                "OFFLINE MODE: voices and agents are in-memory stand-ins, nothing reaches \
+                 ElevenLabs; webhook secret is {secret_source}"
+            );
+        } else {
+            tracing::info!(upstream = %config.api_base_url, "using ElevenLabs over HTTP");
+        }
         tracing::info!(%address, "listening: POST /webhook, GET /health, /docs, /openapi.json");
         app.run_until(startup::shutdown_signal()).await?;
         tracing::info!("stopped");

@@ -12,6 +12,7 @@ use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 
 use super::config::Config;
 use super::http::{self, BodyLimits, WebhookApi};
+use crate::adapters::elevenlabs::{ElevenLabsClient, ElevenLabsConfig, RetryPolicy};
 use crate::adapters::{
     DiskSampleStore, InMemoryAgentConfigurator, InMemoryVoiceCloner, SystemClock,
 };
@@ -30,6 +31,30 @@ pub struct Backends {
 }
 
 impl Backends {
+    /// ElevenLabs over HTTP, from configuration (needs `ELEVENLABS_API_KEY`).
+    ///
+    /// # Errors
+    /// When the key is missing or the client cannot be built.
+    pub fn elevenlabs(config: &Config) -> anyhow::Result<Self> {
+        let api_key = config
+            .api_key
+            .clone()
+            .context("ELEVENLABS_API_KEY: required but not set")?;
+        let client = ElevenLabsClient::new(ElevenLabsConfig {
+            base_url: config.api_base_url.clone(),
+            api_key,
+            connect_timeout: config.upstream.connect_timeout,
+            request_timeout: config.upstream.request_timeout,
+            retry: RetryPolicy::with_max_retries(config.upstream.max_retries),
+        })?;
+        let client = Arc::new(client);
+        Ok(Self {
+            cloner: client.clone(),
+            agents: client,
+            clock: Arc::new(SystemClock),
+        })
+    }
+
     /// The in-memory stand-ins used by `serve --offline`.
     pub fn offline() -> Self {
         Self {

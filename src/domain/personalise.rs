@@ -159,14 +159,15 @@ impl PersonaliseCall {
         let voice = match event.sample {
             Some(upload) => {
                 let sample = VoiceSample::probe(upload.bytes, &self.settings.sample_limits)?;
-                if let Some(claimed) = upload.claimed_duration_seconds {
-                    if (claimed - sample.duration_seconds()).abs() > 0.5 {
-                        tracing::debug!(
-                            claimed_seconds = claimed,
-                            measured_seconds = sample.duration_seconds(),
-                            "sender's duration claim differs from the audio; using the measurement"
-                        );
-                    }
+                if let Some(claimed) = upload
+                    .claimed_duration_seconds
+                    .filter(|claimed| (claimed - sample.duration_seconds()).abs() > 0.5)
+                {
+                    tracing::debug!(
+                        claimed_seconds = claimed,
+                        measured_seconds = sample.duration_seconds(),
+                        "sender's duration claim differs from the audio; using the measurement"
+                    );
                 }
                 let name =
                     VoiceName::for_caller(event.caller.name(), UtcDateTime::from_unix(received_at));
@@ -229,7 +230,10 @@ impl PersonaliseCall {
         };
         let agent_updated = if update.is_empty() {
             false
-        } else if let Err(source) = self.ports.agents.update_agent(&call.agent_id, &update, deadline)
+        } else if let Err(source) = self
+            .ports
+            .agents
+            .update_agent(&call.agent_id, &update, deadline)
             .await
         {
             let rollback = self.roll_back(voice.map(|v| v.voice_id)).await;

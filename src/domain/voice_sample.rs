@@ -42,7 +42,14 @@ use symphonia::default::formats::{FlacReader, MpaReader, OggReader, WavReader};
 //   a truncated OGG has n_frames = None. Includes the start delay when `delay` is Some.
 // - FLAC: STREAMINFO total samples (None when the encoder wrote 0); a truncated file keeps it.
 // So header claims of MP3 and FLAC are confirmed by seeking to the claimed last frame (a seek
-// reads frame headers, it decodes nothing); when that fails we count packets.
+// reads frame headers, it decodes nothing); when that fails we count packets. The OGG granule
+// comes from the real last page, so it is taken as is (a crafted one is capped by
+// MAX_DURATION_SECONDS).
+//
+// Panics seen in symphonia 0.5.5 (all caught): `unreachable!()` on a WAVE_FORMAT_EXTENSIBLE
+// header with 0 bits per sample and `TimeBase` asserting on a sample rate of 0 (release builds
+// too); ADPCM `block_align` underflow in the WAV fmt parser and an underflow in FlacReader::seek
+// on damaged files (debug builds; release wraps).
 
 /// Most packets read when counting the duration; past it the sample is refused.
 const MAX_COUNTED_PACKETS: u64 = 1_000_000;
@@ -164,7 +171,9 @@ impl VoiceSample {
         let len = bytes.len() as u64;
         if len > limits.max_bytes {
             return Err(VoiceSampleError::TooLarge {
-                size_mb: len as f64 / 1e6,
+                // Rounded up to the 0.1 MB shown, so a sample just over the limit never reads
+                // as equal to it ("10.1 MB (max 10.0 MB)", not "10.0 MB (max 10.0 MB)").
+                size_mb: (len as f64 / 1e5).ceil() / 10.0,
                 max_mb: limits.max_bytes as f64 / 1e6,
             });
         }
@@ -986,6 +995,16 @@ mod tests {
             1, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xAA, 0, 0x38, 0x9B, 0x71,
         ]);
         let wav = riff_wave(&fmt, 0, &[]);
+        let reason = undecodable_reason(probe(wav, &LIMITS), AudioFormat::Wav);
+        assert_eq!(reason, "malformed data (the decoder crashed)");
+    }
+
+    #[test]
+    fn turns_the_panic_on_a_crafted_44_byte_wav_with_sample_rate_zero_into_undecodable() {
+        // symphonia 0.5.5 builds `TimeBase::new(1, 0)`, which asserts (release builds too).
+        let mut wav = pcm_wav(16_000, 1, 16, 0);
+        wav[24..28].copy_from_slice(&0u32.to_le_bytes());
+        assert_eq!(wav.len(), 44);
         let reason = undecodable_reason(probe(wav, &LIMITS), AudioFormat::Wav);
         assert_eq!(reason, "malformed data (the decoder crashed)");
     }

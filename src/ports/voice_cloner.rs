@@ -49,5 +49,9 @@ pub trait VoiceCloner: Send + Sync + 'static {
     /// As for [`VoiceCloner::clone_voice`]; the caller logs the voice id of a failed delete so
     /// an operator can remove the orphan.
     /// A voice that is already gone counts as deleted. Retries stop at `deadline`.
-    async fn delete_voice(&self, voice_id: &VoiceId, deadline: Instant) -> Result<(), UpstreamError>;
+    async fn delete_voice(
+        &self,
+        voice_id: &VoiceId,
+        deadline: Instant,
+    ) -> Result<(), UpstreamError>;
 }

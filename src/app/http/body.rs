@@ -40,10 +40,10 @@ pub enum BodyError {
         limit: u64,
     },
     /// Did not arrive within the deadline.
-    #[error("Request body did not arrive within {seconds} s")]
+    #[error("Request body did not arrive within {} s", .timeout.as_secs_f64())]
     TimedOut {
-        /// The deadline, seconds.
-        seconds: u64,
+        /// The deadline.
+        timeout: Duration,
     },
     /// The connection failed while reading.
     #[error("Request body could not be read: {0}")]
@@ -77,8 +77,9 @@ impl<'a> ApiExtractor<'a> for SignatureParam {
             request
                 .headers()
                 .get(SIGNATURE_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
+                // Non-ASCII bytes survive as U+FFFD so the verifier calls the header malformed,
+                // not missing.
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         ))
     }
 }
@@ -181,6 +182,6 @@ pub async fn read_limited(
     tokio::time::timeout(limits.timeout, read)
         .await
         .unwrap_or(Err(BodyError::TimedOut {
-            seconds: limits.timeout.as_secs(),
+            timeout: limits.timeout,
         }))
 }

@@ -237,7 +237,10 @@ mod tests {
         ))
     }
 
-    fn form(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Bytes) {
+    /// A multipart part: name, optional file name, bytes.
+    type FormPart<'a> = (&'a str, Option<&'a str>, &'a [u8]);
+
+    fn form(parts: &[FormPart<'_>]) -> (String, Bytes) {
         let mut body = Vec::new();
         for (name, filename, data) in parts {
             body.extend_from_slice(b"--XyZ\r\n");
@@ -351,7 +354,7 @@ mod tests {
 
     #[test]
     fn refuses_multipart_abuse() {
-        let cases: Vec<Vec<(&str, Option<&str>, &[u8])>> = vec![
+        let cases: Vec<Vec<FormPart<'_>>> = vec![
             vec![("voice_sample", Some("a.wav"), b"RIFF")],
             vec![("metadata", None, META), ("metadata", None, META)],
             vec![

@@ -1,0 +1,264 @@
+//! The shared HTTP client: base URL, API key, timeouts, and the retry loop every call goes
+//! through.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use super::error_body;
+use super::retry::{self, RetryPolicy};
+use crate::ports::UpstreamError;
+
+/// Largest response body we read (ElevenLabs' answers here are a few hundred bytes).
+const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// Sent with every request so ElevenLabs can tell who is calling.
+const USER_AGENT: &str = concat!("precall-webhook/", env!("CARGO_PKG_VERSION"));
+
+/// How to reach ElevenLabs.
+#[derive(Clone)]
+pub struct ElevenLabsConfig {
+    /// `https://api.elevenlabs.io`, a regional host, or a mock in tests.
+    pub base_url: String,
+    /// Sent as `xi-api-key`.
+    pub api_key: SecretString,
+    /// Establishing a connection.
+    pub connect_timeout: Duration,
+    /// One attempt of one call, body included.
+    pub request_timeout: Duration,
+    /// Retries of 429, 5xx and connection failures.
+    pub retry: RetryPolicy,
+}
+
+impl fmt::Debug for ElevenLabsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ElevenLabsConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"[REDACTED]")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+/// The client could not be built from its configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientBuildError {
+    /// The base URL does not parse or cannot carry a path.
+    #[error("ELEVENLABS_API_BASE_URL is not a usable URL")]
+    BaseUrl,
+    /// The API key holds characters a header cannot.
+    #[error("ELEVENLABS_API_KEY holds characters that cannot be sent in a header")]
+    ApiKey,
+    /// TLS or connection-pool set-up failed.
+    #[error("cannot build the HTTP client: {0}")]
+    Http(String),
+}
+
+/// An ElevenLabs API client. Cheap to clone; clones share one connection pool.
+#[derive(Clone)]
+pub struct ElevenLabsClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: Url,
+    request_timeout: Duration,
+    retry: RetryPolicy,
+    /// Kept to scrub it from any upstream text we repeat (belt and braces).
+    api_key: SecretString,
+}
+
+impl fmt::Debug for ElevenLabsClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ElevenLabsClient")
+            .field("base", &self.inner.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A call that did not succeed, before it is put in a port's terms.
+#[derive(Debug)]
+pub(super) enum CallError {
+    /// A final 4xx answer.
+    Refused { status: StatusCode, body: Bytes },
+    /// Unreachable, timing out, or still failing after retries; the reason says which.
+    Unavailable(String),
+}
+
+impl CallError {
+    /// The port error, with the upstream's reason.
+    pub(super) fn into_upstream(self) -> UpstreamError {
+        match self {
+            Self::Refused { status, body } => error_body::refusal(status, &body),
+            Self::Unavailable(reason) => UpstreamError::Unavailable(reason),
+        }
+    }
+}
+
+/// Why an attempt should be retried.
+struct Transient {
+    reason: String,
+    retry_after: Option<Duration>,
+}
+
+impl ElevenLabsClient {
+    /// Builds the client (rustls, connection pool, `User-Agent`, the key as a sensitive header).
+    ///
+    /// # Errors
+    /// [`ClientBuildError`] when the URL or key is unusable or TLS cannot be set up.
+    pub fn new(config: ElevenLabsConfig) -> Result<Self, ClientBuildError> {
+        let base = Url::parse(&config.base_url).map_err(|_| ClientBuildError::BaseUrl)?;
+        if base.cannot_be_a_base() {
+            return Err(ClientBuildError::BaseUrl);
+        }
+        let mut key = HeaderValue::from_str(config.api_key.expose_secret())
+            .map_err(|_| ClientBuildError::ApiKey)?;
+        key.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert("xi-api-key", key);
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .default_headers(headers)
+            .connect_timeout(config.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .https_only(base.scheme() == "https")
+            .build()
+            .map_err(|e| ClientBuildError::Http(e.to_string()))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                request_timeout: config.request_timeout,
+                retry: config.retry,
+                api_key: config.api_key,
+            }),
+        })
+    }
+
+    /// `{base}/{segments…}`, each segment percent-encoded.
+    pub(super) fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.inner.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// Sends the request `build` makes (a fresh one per attempt: multipart bodies are consumed),
+    /// retrying 429, 5xx and connection failures until `deadline`. Returns the 2xx body.
+    pub(super) async fn call(
+        &self,
+        what: &'static str,
+        deadline: Instant,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Bytes, CallError> {
+        let mut retries = 0;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(CallError::Unavailable(format!("{what}: deadline reached")));
+            }
+            let attempt = build().timeout(remaining.min(self.inner.request_timeout));
+            let transient = match attempt.send().await {
+                Ok(response) => match self.read(response).await {
+                    Ok((status, body)) if status.is_success() => return Ok(body),
+                    Ok((status, body)) => return Err(CallError::Refused { status, body }),
+                    Err(transient) => transient,
+                },
+                Err(error) => Transient {
+                    reason: describe(&error),
+                    retry_after: None,
+                },
+            };
+            retries += 1;
+            if retries > self.inner.retry.max_retries {
+                return Err(CallError::Unavailable(format!(
+                    "{what}: ElevenLabs still failing after {retries} attempts: {}",
+                    transient.reason
+                )));
+            }
+            let delay = self.inner.retry.delay(retries, transient.retry_after);
+            if Instant::now() + delay >= deadline {
+                return Err(CallError::Unavailable(format!(
+                    "{what}: no time left to retry before the deadline: {}",
+                    transient.reason
+                )));
+            }
+            tracing::warn!(
+                call = what,
+                retry = retries,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                reason = %transient.reason,
+                "ElevenLabs call failed; retrying"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Reads status and (capped) body; a retryable status carries its `Retry-After` out.
+    async fn read(&self, mut response: Response) -> Result<(StatusCode, Bytes), Transient> {
+        let status = response.status();
+        let retry_after = retry::retry_after(response.headers());
+        let mut body = BytesMut::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| Transient {
+            reason: describe(&e),
+            retry_after: None,
+        })? {
+            let room = MAX_RESPONSE_BYTES.saturating_sub(body.len());
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
+        let mut body = body.freeze();
+        if !status.is_success() {
+            // Scrubbed before anything reads or truncates it: no error can repeat the key.
+            body = Bytes::from(self.scrub(&String::from_utf8_lossy(&body)));
+        }
+        if is_retryable(status) {
+            return Err(Transient {
+                reason: format!(
+                    "{} ({})",
+                    error_body::reason(status, &body).1,
+                    status.as_u16()
+                ),
+                retry_after,
+            });
+        }
+        Ok((status, body))
+    }
+
+    /// Removes the API key from text we are about to repeat, should an upstream ever echo it.
+    fn scrub(&self, text: &str) -> String {
+        let key = self.inner.api_key.expose_secret();
+        if key.is_empty() {
+            text.to_owned()
+        } else {
+            text.replace(key, "[REDACTED]")
+        }
+    }
+}
+
+fn is_retryable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+/// A transport error in words. The key is a header, never part of the URL or of the error.
+fn describe(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "timed out".into()
+    } else if error.is_connect() {
+        "cannot connect".into()
+    } else {
+        format!("transport error: {error}")
+    }
+}

@@ -1,0 +1,75 @@
+//! `GET /openapi.json` and `GET /docs`: the spec integrators read, and the committed copy of it.
+
+use serde_json::Value;
+
+use crate::helpers::{spawn_app, status_and_json};
+
+const COMMITTED_SPEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
+
+#[tokio::test]
+async fn docs_serve_the_swagger_ui() {
+    let app = spawn_app().await;
+
+    let response = app.get("/docs").await;
+
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let html = response.text().await.unwrap();
+    assert!(html.to_lowercase().contains("swagger"), "{html}");
+}
+
+#[tokio::test]
+async fn the_spec_documents_the_webhook_with_both_bodies_and_the_signature_header() {
+    let app = spawn_app().await;
+
+    let (status, spec) = status_and_json(app.get("/openapi.json").await).await;
+
+    assert_eq!(status, 200);
+    assert!(
+        spec["openapi"].as_str().unwrap().starts_with("3."),
+        "OpenAPI 3"
+    );
+    let webhook = &spec["paths"]["/webhook"]["post"];
+    let content = webhook["requestBody"]["content"]
+        .as_object()
+        .expect("a request body");
+    assert!(content.contains_key("application/json"), "{content:?}");
+    assert!(content.contains_key("multipart/form-data"), "{content:?}");
+    let signature = webhook["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .find(|p| p["name"] == "elevenlabs-signature")
+        .expect("the elevenlabs-signature parameter");
+    assert_eq!(signature["in"], "header");
+    assert_eq!(signature["required"], true);
+    let responses = webhook["responses"].as_object().expect("responses");
+    for status in ["200", "400", "401", "408", "413", "422", "500", "502"] {
+        assert!(
+            responses.contains_key(status),
+            "status {status} is documented"
+        );
+    }
+    assert!(spec["paths"]["/health"]["get"].is_object());
+}
+
+#[tokio::test]
+async fn the_committed_spec_matches_the_served_one() {
+    let app = spawn_app().await;
+    let (_, served) = status_and_json(app.get("/openapi.json").await).await;
+
+    let committed: Value = std::fs::read_to_string(COMMITTED_SPEC)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(Value::Null);
+
+    assert!(
+        committed == served,
+        "openapi/openapi.json is missing or out of date; refresh it with:\n\n    \
+         cargo run --quiet -- openapi > openapi/openapi.json\n"
+    );
+}

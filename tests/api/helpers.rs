@@ -1,0 +1,562 @@
+//! The test harness: boots the real server on `127.0.0.1:0` with in-memory stand-ins for
+//! ElevenLabs, and talks to it over HTTP like a webhook sender would.
+//!
+//! Every test gets its own server, its own stand-ins and its own configuration, so tests can
+//! run in parallel and assert exactly what their request made the service do.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use base64::Engine;
+use precall_webhook::adapters::{InMemoryAgentConfigurator, InMemoryVoiceCloner, SystemClock};
+use precall_webhook::app::config::Config;
+use precall_webhook::app::startup::{Application, Backends};
+use precall_webhook::app::telemetry;
+use precall_webhook::domain::WebhookSecret;
+use precall_webhook::ports::{Clock, VoiceCloner};
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+/// The webhook secret every test app is configured with.
+pub const SECRET: &str = "whsec_integration_test_secret";
+/// The boundary of every multipart body the helpers build.
+pub const BOUNDARY: &str = "precall-test-boundary-4f9c2d";
+/// The caller every default payload is about.
+pub const PHONE_NUMBER: &str = "+31612345678";
+/// 2025-12-10 12:34:56 UTC, for tests that need a fixed clock.
+pub const FIXED_NOW: i64 = 1_765_370_096;
+
+/// A clock stopped at one instant, so signature windows and voice names are exact.
+pub struct FixedClock(pub i64);
+
+impl Clock for FixedClock {
+    fn now_unix(&self) -> i64 {
+        self.0
+    }
+}
+
+/// Logs go to stdout when `TEST_LOG` is set (`TEST_LOG=1 cargo test --test api -- --nocapture`).
+fn init_logs_once() {
+    static GUARD: OnceLock<Option<telemetry::TelemetryGuard>> = OnceLock::new();
+    GUARD.get_or_init(|| {
+        std::env::var_os("TEST_LOG")?;
+        let config = Config::from_vars(|_| None, true).ok()?;
+        telemetry::init(&config.log).ok()
+    });
+}
+
+/// A running server and the stand-ins behind it.
+pub struct TestApp {
+    /// Where the server listens.
+    pub address: SocketAddr,
+    /// A plain HTTP client (no proxy: the server is on loopback).
+    pub client: reqwest::Client,
+    /// The voice-cloning stand-in: what was cloned and deleted, and how to make it fail.
+    pub cloner: Arc<InMemoryVoiceCloner>,
+    /// The agent stand-in: what was updated, and how to make it fail.
+    pub agents: Arc<InMemoryAgentConfigurator>,
+    /// The secret the server verifies signatures with.
+    pub secret: WebhookSecret,
+    clock: Arc<dyn Clock>,
+    /// Dropping the app drops this sender, which shuts the server down.
+    _shutdown: oneshot::Sender<()>,
+}
+
+/// Configures a [`TestApp`] before it starts.
+pub struct TestAppBuilder {
+    vars: HashMap<String, String>,
+    clock: Arc<dyn Clock>,
+    cloner: Option<Arc<dyn VoiceCloner>>,
+}
+
+/// A server with the default test configuration and the system clock.
+pub async fn spawn_app() -> TestApp {
+    TestApp::builder().spawn().await
+}
+
+/// A server with some variables set on top of the default test configuration.
+pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
+    vars.iter()
+        .fold(TestApp::builder(), |builder, (k, v)| builder.var(k, v))
+        .spawn()
+        .await
+}
+
+impl TestAppBuilder {
+    /// Sets an environment variable of the configuration.
+    pub fn var(mut self, name: &str, value: &str) -> Self {
+        self.vars.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
+    /// Stops the server's clock at `unix` seconds (requests are then signed at that time).
+    pub fn clock_at(mut self, unix: i64) -> Self {
+        self.clock = Arc::new(FixedClock(unix));
+        self
+    }
+
+    /// Puts another voice cloner behind the server (the in-memory one then sees nothing).
+    pub fn cloner(mut self, cloner: Arc<dyn VoiceCloner>) -> Self {
+        self.cloner = Some(cloner);
+        self
+    }
+
+    /// Builds the real application, binds it and serves it on a background task.
+    pub async fn spawn(self) -> TestApp {
+        init_logs_once();
+        let vars = self.vars;
+        let config = Config::from_vars(|k| vars.get(k).cloned(), true)
+            .unwrap_or_else(|e| panic!("test configuration is invalid:\n{e}"));
+        let cloner = Arc::new(InMemoryVoiceCloner::new());
+        let agents = Arc::new(InMemoryAgentConfigurator::new());
+        let backends = Backends {
+            cloner: self.cloner.unwrap_or_else(|| cloner.clone()),
+            agents: agents.clone(),
+            clock: self.clock.clone(),
+        };
+        let app = Application::build(&config, backends)
+            .await
+            .expect("the application builds");
+        let address = app.address();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            address,
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("an HTTP client"),
+            cloner,
+            agents,
+            secret: WebhookSecret::new(SecretString::from(SECRET)).expect("a non-empty secret"),
+            clock: self.clock,
+            _shutdown: shutdown,
+        }
+    }
+}
+
+impl TestApp {
+    /// Starts configuring a server: the test secret, loopback, port 0, the system clock.
+    pub fn builder() -> TestAppBuilder {
+        let vars = [
+            ("PRECALL_WEBHOOK_HOST", "127.0.0.1"),
+            ("PRECALL_WEBHOOK_PORT", "0"),
+            ("ELEVENLABS_WEBHOOK_SECRET", SECRET),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        TestAppBuilder {
+            vars,
+            clock: Arc::new(SystemClock),
+            cloner: None,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// The time on the server's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now_unix()
+    }
+
+    /// A valid `elevenlabs-signature` for `body`, made now on the server's clock.
+    pub fn sign(&self, body: &[u8]) -> String {
+        self.secret.sign(self.now(), body)
+    }
+
+    /// A signed JSON webhook request, ready to send.
+    pub fn signed_json(&self, body: &[u8]) -> reqwest::RequestBuilder {
+        self.client
+            .post(self.url("/webhook"))
+            .header("content-type", "application/json")
+            .header("elevenlabs-signature", self.sign(body))
+            .body(body.to_vec())
+    }
+
+    /// POSTs `body` as signed JSON.
+    pub async fn post_json(&self, body: &[u8]) -> reqwest::Response {
+        self.signed_json(body).send().await.expect("request sent")
+    }
+
+    /// POSTs a signed multipart webhook: a `metadata` part and, when given, a `voice_sample`
+    /// file part named `sample.bin` of type `application/octet-stream` (so the format can only
+    /// come from the bytes).
+    pub async fn post_multipart(
+        &self,
+        metadata: &Value,
+        audio: Option<&[u8]>,
+    ) -> reqwest::Response {
+        let metadata = metadata.to_string();
+        let mut parts = vec![Part::field("metadata", metadata.as_bytes())];
+        if let Some(audio) = audio {
+            parts.push(Part::file("voice_sample", "sample.bin", audio));
+        }
+        self.post_form(&parts).await
+    }
+
+    /// POSTs signed multipart `parts`, as they are.
+    pub async fn post_form(&self, parts: &[Part<'_>]) -> reqwest::Response {
+        let body = multipart_body(parts);
+        self.post_raw(
+            &[
+                ("content-type", &multipart_content_type()),
+                ("elevenlabs-signature", &self.sign(&body)),
+            ],
+            body,
+        )
+        .await
+    }
+
+    /// POSTs `body` to `/webhook` with exactly these headers: nothing is signed for you.
+    pub async fn post_raw(&self, headers: &[(&str, &str)], body: Vec<u8>) -> reqwest::Response {
+        headers
+            .iter()
+            .fold(self.client.post(self.url("/webhook")), |request, (k, v)| {
+                request.header(*k, *v)
+            })
+            .body(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// GETs `path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Writes `request` on a fresh TCP connection, keeps the connection open for writing (so
+    /// the server sees a slow sender, not the end of the body), and reads one HTTP response.
+    pub async fn raw_tcp(&self, request: &[u8]) -> RawResponse {
+        let exchange = async {
+            let mut stream = TcpStream::connect(self.address).await.expect("connect");
+            // A server that answers early (413) may stop reading: a failed write is fine, the
+            // answer is what matters.
+            if stream.write_all(request).await.is_ok() {
+                let _ = stream.flush().await;
+            }
+            read_response(&mut stream).await
+        };
+        // Not a timing assertion: a guard so that a server that waits forever fails the test
+        // instead of hanging it.
+        tokio::time::timeout(Duration::from_secs(20), exchange)
+            .await
+            .expect("the server answered within 20 s")
+    }
+
+    /// Asserts that the stand-ins saw nothing: no clone, no delete, no agent update.
+    pub fn assert_nothing_reached_elevenlabs(&self) {
+        assert_eq!(self.cloner.clones(), vec![], "no voice may be cloned");
+        assert_eq!(self.cloner.deleted(), vec![], "no voice may be deleted");
+        assert_eq!(self.agents.updates(), vec![], "no agent may be updated");
+    }
+}
+
+/// One part of a multipart body.
+pub struct Part<'a> {
+    name: &'a str,
+    file: Option<(&'a str, &'a str)>,
+    data: &'a [u8],
+}
+
+impl<'a> Part<'a> {
+    /// A text field.
+    pub fn field(name: &'a str, data: &'a [u8]) -> Self {
+        Self {
+            name,
+            file: None,
+            data,
+        }
+    }
+
+    /// A file part named `filename`, of type `application/octet-stream`.
+    pub fn file(name: &'a str, filename: &'a str, data: &'a [u8]) -> Self {
+        Self {
+            name,
+            file: Some((filename, "application/octet-stream")),
+            data,
+        }
+    }
+
+    /// The same file part, sent with another content type.
+    pub fn typed(mut self, content_type: &'a str) -> Self {
+        if let Some((_, current)) = self.file.as_mut() {
+            *current = content_type;
+        }
+        self
+    }
+}
+
+/// `multipart/form-data; boundary=…` for [`multipart_body`].
+pub fn multipart_content_type() -> String {
+    format!("multipart/form-data; boundary={BOUNDARY}")
+}
+
+/// The exact bytes of a multipart body, built by hand so that what is signed is what is sent.
+pub fn multipart_body(parts: &[Part<'_>]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        let head = match part.file {
+            Some((filename, content_type)) => format!(
+                "Content-Disposition: form-data; name=\"{}\"; filename=\"{filename}\"\r\n\
+                 Content-Type: {content_type}\r\n\r\n",
+                part.name
+            ),
+            None => format!(
+                "Content-Disposition: form-data; name=\"{}\"\r\n\r\n",
+                part.name
+            ),
+        };
+        body.extend_from_slice(head.as_bytes());
+        body.extend_from_slice(part.data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+/// The pre-call webhook of the SPEC, for Ivan, without a sample.
+pub fn metadata(conversation_id: &str) -> Value {
+    json!({
+        "type": "pre_call",
+        "event_timestamp": 1_702_425_485,
+        "conversation_id": conversation_id,
+        "agent_id": "agent_def456uvw",
+        "caller_metadata": {
+            "name": "Ivan",
+            "date_of_birth": "11.12.2007",
+            "phone_number": PHONE_NUMBER
+        }
+    })
+}
+
+/// The pre-call webhook of the SPEC as a JSON body, with `audio` base64-encoded when given.
+pub fn json_payload(conversation_id: &str, audio: Option<&[u8]>) -> Value {
+    let mut payload = metadata(conversation_id);
+    if let Some(audio) = audio {
+        payload["voice_sample"] = json!({
+            "format": "base64",
+            "data": base64::engine::general_purpose::STANDARD.encode(audio),
+            "duration_seconds": 5.2,
+            "sample_rate": 16_000
+        });
+    }
+    payload
+}
+
+/// `value` serialised, as a request body.
+pub fn body_of(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).expect("JSON serialises")
+}
+
+/// A 16-bit PCM mono WAV of a 220 Hz tone, `seconds` long at `rate` Hz.
+pub fn wav(seconds: f64, rate: u32) -> Vec<u8> {
+    let frames = (seconds * f64::from(rate)).round() as u32;
+    let data_len = frames * 2;
+    let mut out = Vec::with_capacity(44 + data_len as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 2).to_le_bytes()); // byte rate
+    out.extend_from_slice(&2u16.to_le_bytes()); // block align
+    out.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for i in 0..frames {
+        let t = f64::from(i) / f64::from(rate);
+        let sample = (8_000.0 * (2.0 * std::f64::consts::PI * 220.0 * t).sin()) as i16;
+        out.extend_from_slice(&sample.to_le_bytes());
+    }
+    out
+}
+
+/// A file from `tests/fixtures/audio`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/audio/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
+}
+
+/// The status and the JSON body of a response.
+pub async fn status_and_json(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.expect("a response body");
+    let json = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("the {status} response is not JSON ({e}): {text}"));
+    (status, json)
+}
+
+/// Asserts that `response` is the SPEC's error shape with this status, code and conversation
+/// id, and returns its message (never blank).
+pub async fn assert_error(
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+    conversation_id: Option<&str>,
+) -> String {
+    let (actual, body) = status_and_json(response).await;
+    assert_error_body(actual.as_u16(), &body, status, code, conversation_id)
+}
+
+/// [`assert_error`] for a status and body read some other way (a raw TCP exchange).
+pub fn assert_error_body(
+    actual_status: u16,
+    body: &Value,
+    status: u16,
+    code: &str,
+    conversation_id: Option<&str>,
+) -> String {
+    assert_eq!(actual_status, status, "status of {body}");
+    let object = body.as_object().expect("the error body is an object");
+    let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["conversation_id", "error_code", "error_message", "status"],
+        "error shape of {body}"
+    );
+    assert_eq!(body["status"], "error", "{body}");
+    assert_eq!(body["error_code"], code, "{body}");
+    assert_eq!(
+        body["conversation_id"],
+        conversation_id.map_or(Value::Null, Value::from),
+        "{body}"
+    );
+    let message = body["error_message"]
+        .as_str()
+        .expect("error_message is a string");
+    assert!(!message.trim().is_empty(), "error_message is blank: {body}");
+    message.to_owned()
+}
+
+/// A response read off a raw TCP connection.
+#[derive(Debug)]
+pub struct RawResponse {
+    /// The status code.
+    pub status: u16,
+    /// The body, parsed as JSON (`Null` when it is not JSON).
+    pub body: Value,
+}
+
+async fn read_response(stream: &mut TcpStream) -> RawResponse {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let header_end = loop {
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        let n = stream.read(&mut chunk).await.expect("response read");
+        assert!(n > 0, "connection closed before a response: {buffer:?}");
+        buffer.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buffer[..header_end]).to_string();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {head:?}"));
+    let content_length = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse::<usize>().ok())?
+    });
+    loop {
+        if content_length.is_some_and(|len| buffer.len() >= header_end + len) {
+            break;
+        }
+        let n = stream.read(&mut chunk).await.unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+    let end = content_length.map_or(buffer.len(), |len| (header_end + len).min(buffer.len()));
+    let body = serde_json::from_slice(&buffer[header_end..end]).unwrap_or(Value::Null);
+    RawResponse { status, body }
+}
+
+/// Whether `name` is `{stem}_Clone_{YYYYMMDD}_{HHMMSS}`.
+pub fn is_voice_name(name: &str, stem: &str) -> bool {
+    let Some(stamp) = name
+        .strip_prefix(stem)
+        .and_then(|rest| rest.strip_prefix("_Clone_"))
+    else {
+        return false;
+    };
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    matches!(stamp.split_once('_'), Some((date, time)) if digits(date, 8) && digits(time, 6))
+}
+
+/// Asserts the SPEC's success for the default payload (Ivan, with `sample`): the response,
+/// exactly one clone of exactly these bytes, and one agent update with that voice and the
+/// default greeting. Returns the response body.
+pub async fn assert_ivan_personalised(
+    app: &TestApp,
+    response: reqwest::Response,
+    conversation_id: &str,
+    sample: &[u8],
+) -> Value {
+    let status = response.status();
+    let text = response.text().await.expect("a response body");
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(
+        !text.contains(PHONE_NUMBER) && !text.contains("31612345678") && !text.contains("phone"),
+        "the phone number is never echoed: {text}"
+    );
+    let body: Value = serde_json::from_str(&text).expect("a JSON body");
+
+    let clones = app.cloner.clones();
+    assert_eq!(clones.len(), 1, "exactly one clone");
+    let clone = &clones[0];
+    assert!(
+        clone.bytes == sample,
+        "the clone got the sample's exact bytes"
+    );
+    assert_eq!(clone.conversation_id.as_str(), conversation_id);
+    assert_eq!(clone.agent_id.as_str(), "agent_def456uvw");
+
+    assert_eq!(body["status"], "success");
+    assert_eq!(body["conversation_id"], conversation_id);
+    assert_eq!(body["voice_id"], clone.voice_id.as_str());
+    let voice_name = body["voice_name"].as_str().expect("a voice name");
+    assert!(is_voice_name(voice_name, "Ivan"), "voice name {voice_name}");
+    assert_eq!(clone.name, voice_name);
+    assert_eq!(body["agent_updated"], true);
+    assert_eq!(
+        body["caller_info"],
+        json!({"Name": "Ivan", "DateOfBirth": "11.12.2007"})
+    );
+    assert!(body["processing_time_ms"].is_u64(), "{body}");
+
+    let updates = app.agents.updates();
+    assert_eq!(updates.len(), 1, "exactly one agent update");
+    assert_eq!(updates[0].agent_id.as_str(), "agent_def456uvw");
+    assert_eq!(updates[0].update.voice_id.as_ref(), Some(&clone.voice_id));
+    assert_eq!(
+        updates[0].update.first_message.as_deref(),
+        Some("Hallo Ivan, fijn dat je belt!")
+    );
+    assert_eq!(app.cloner.deleted(), vec![], "nothing is rolled back");
+    body
+}

@@ -1,0 +1,280 @@
+//! The clone-and-personalise use case on its own, through the in-memory adapters: the rules
+//! of SPEC "What the service does with a valid request", without HTTP in the way.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use precall_webhook::adapters::{
+    InMemoryAgentConfigurator, InMemorySampleStore, InMemoryVoiceCloner,
+};
+use precall_webhook::domain::{
+    GreetingTemplate, PersonaliseCall, PersonaliseError, PersonalisePorts, PersonaliseSettings,
+    PreCallEvent, RawPreCallEvent, Rollback, SampleLimits, SampleUpload, VoiceSampleError,
+};
+use precall_webhook::ports::{Clock, UpstreamError};
+
+/// 2025-12-10 12:34:56 UTC.
+const NOW: i64 = 1_765_370_096;
+
+struct FixedClock;
+impl Clock for FixedClock {
+    fn now_unix(&self) -> i64 {
+        NOW
+    }
+}
+
+struct World {
+    cloner: Arc<InMemoryVoiceCloner>,
+    agents: Arc<InMemoryAgentConfigurator>,
+    store: Arc<InMemorySampleStore>,
+    use_case: PersonaliseCall,
+}
+
+fn world(storage: bool) -> World {
+    let cloner = Arc::new(InMemoryVoiceCloner::new());
+    let agents = Arc::new(InMemoryAgentConfigurator::new());
+    let store = Arc::new(InMemorySampleStore::new());
+    let use_case = PersonaliseCall::new(
+        PersonalisePorts {
+            cloner: cloner.clone(),
+            agents: agents.clone(),
+            store: storage.then(|| store.clone() as _),
+            clock: Arc::new(FixedClock),
+        },
+        PersonaliseSettings {
+            greeting: GreetingTemplate::parse("Hallo {name}, fijn dat je belt!").unwrap(),
+            sample_limits: SampleLimits {
+                min_duration_seconds: 3.0,
+                max_bytes: 10_000_000,
+            },
+            upstream_deadline: std::time::Duration::from_secs(30),
+        },
+    );
+    World {
+        cloner,
+        agents,
+        store,
+        use_case,
+    }
+}
+
+/// A 16-bit mono PCM WAV of `seconds` at 16 kHz.
+fn wav(seconds: f64) -> Bytes {
+    let rate = 16_000u32;
+    let frames = (seconds * f64::from(rate)) as u32;
+    let data_len = frames * 2;
+    let mut out = Vec::with_capacity(44 + data_len as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for i in 0..frames {
+        let v = ((f64::from(i) * 0.05).sin() * 8000.0) as i16;
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    Bytes::from(out)
+}
+
+fn event(name: Option<&str>, sample: Option<Bytes>) -> PreCallEvent {
+    PreCallEvent::parse(
+        RawPreCallEvent {
+            event_type: "pre_call".into(),
+            conversation_id: "conv_abc123xyz".into(),
+            agent_id: "agent_def456uvw".into(),
+            event_timestamp: Some(NOW),
+            name: name.map(str::to_owned),
+            date_of_birth: Some("11.12.2007".into()),
+            phone_number: Some("+31612345678".into()),
+        },
+        sample.map(|bytes| SampleUpload {
+            bytes,
+            claimed_duration_seconds: Some(99.0),
+            claimed_sample_rate: Some(44_100),
+        }),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn clones_the_sample_then_sets_voice_and_greeting_on_the_agent() {
+    let w = world(false);
+    let sample = wav(5.0);
+    let outcome = w
+        .use_case
+        .run(event(Some("Ivan"), Some(sample.clone())))
+        .await
+        .unwrap();
+
+    let voice = outcome.voice.unwrap();
+    assert_eq!(voice.voice_name.as_str(), "Ivan_Clone_20251210_123456");
+    let clones = w.cloner.clones();
+    assert_eq!(clones.len(), 1);
+    assert_eq!(clones[0].bytes, sample);
+    assert_eq!(clones[0].voice_id, voice.voice_id);
+    assert_eq!(clones[0].conversation_id.as_str(), "conv_abc123xyz");
+    let updates = w.agents.updates();
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].agent_id.as_str(), "agent_def456uvw");
+    assert_eq!(updates[0].update.voice_id.as_ref(), Some(&voice.voice_id));
+    assert_eq!(
+        updates[0].update.first_message.as_deref(),
+        Some("Hallo Ivan, fijn dat je belt!")
+    );
+    assert!(outcome.agent_updated);
+    assert_eq!(outcome.caller_info.name.as_deref(), Some("Ivan"));
+    assert_eq!(
+        outcome.caller_info.date_of_birth.as_deref(),
+        Some("11.12.2007")
+    );
+}
+
+#[tokio::test]
+async fn without_a_sample_only_the_greeting_is_set() {
+    let w = world(false);
+    let outcome = w.use_case.run(event(Some("Ivan"), None)).await.unwrap();
+    assert!(outcome.voice.is_none());
+    assert!(w.cloner.clones().is_empty());
+    let updates = w.agents.updates();
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].update.voice_id, None);
+    assert!(updates[0].update.first_message.is_some());
+}
+
+#[tokio::test]
+async fn without_a_name_only_the_voice_is_set_and_named_caller() {
+    let w = world(false);
+    let outcome = w.use_case.run(event(None, Some(wav(4.0)))).await.unwrap();
+    assert_eq!(
+        outcome.voice.unwrap().voice_name.as_str(),
+        "Caller_Clone_20251210_123456"
+    );
+    let updates = w.agents.updates();
+    assert_eq!(updates[0].update.first_message, None);
+    assert!(updates[0].update.voice_id.is_some());
+}
+
+#[tokio::test]
+async fn with_neither_sample_nor_name_the_agent_is_left_alone() {
+    let w = world(false);
+    let outcome = w.use_case.run(event(None, None)).await.unwrap();
+    assert!(!outcome.agent_updated);
+    assert!(w.agents.updates().is_empty());
+}
+
+#[tokio::test]
+async fn a_short_sample_is_refused_before_anything_upstream() {
+    let w = world(true);
+    let error = w
+        .use_case
+        .run(event(Some("Ivan"), Some(wav(1.2))))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        PersonaliseError::InvalidSample(VoiceSampleError::TooShort {
+            duration: 1.2,
+            min: 3.0
+        })
+    );
+    assert_eq!(
+        error.to_string(),
+        "Voice sample too short: 1.2 s (min 3.0 s)"
+    );
+    assert!(w.cloner.clones().is_empty());
+    assert!(w.agents.updates().is_empty());
+    assert!(w.store.samples().is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_clone_leaves_the_agent_alone() {
+    let w = world(false);
+    w.cloner.fail_clones_with(Some(UpstreamError::Refused(
+        "voice_limit_reached: full".into(),
+    )));
+    let error = w
+        .use_case
+        .run(event(Some("Ivan"), Some(wav(5.0))))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "Voice cloning failed: voice_limit_reached: full"
+    );
+    assert!(w.agents.updates().is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_agent_update_deletes_the_new_voice_once() {
+    let w = world(false);
+    w.agents
+        .fail_updates_with(Some(UpstreamError::InvalidRequest(
+            "agent not found".into(),
+        )));
+    let error = w
+        .use_case
+        .run(event(Some("Ivan"), Some(wav(5.0))))
+        .await
+        .unwrap_err();
+    let cloned = w.cloner.clones()[0].voice_id.clone();
+    assert_eq!(w.cloner.deleted(), vec![cloned.clone()]);
+    assert!(matches!(
+        error,
+        PersonaliseError::AgentUpdateFailed { rollback: Rollback::Deleted(ref id), .. } if *id == cloned
+    ));
+}
+
+#[tokio::test]
+async fn a_failed_rollback_reports_the_orphan_voice() {
+    let w = world(false);
+    w.agents
+        .fail_updates_with(Some(UpstreamError::Unavailable("timeout".into())));
+    w.cloner
+        .fail_deletes_with(Some(UpstreamError::Unavailable("timeout".into())));
+    let error = w
+        .use_case
+        .run(event(Some("Ivan"), Some(wav(5.0))))
+        .await
+        .unwrap_err();
+    let cloned = w.cloner.clones()[0].voice_id.clone();
+    assert!(matches!(
+        error,
+        PersonaliseError::AgentUpdateFailed { rollback: Rollback::Failed(ref id), .. } if *id == cloned
+    ));
+    assert!(w.cloner.deleted().is_empty());
+}
+
+#[tokio::test]
+async fn keeps_the_sample_when_storage_is_on_even_if_the_clone_fails() {
+    let w = world(true);
+    w.cloner
+        .fail_clones_with(Some(UpstreamError::Unavailable("down".into())));
+    let sample = wav(5.0);
+    assert!(
+        w.use_case
+            .run(event(Some("Ivan"), Some(sample.clone())))
+            .await
+            .is_err()
+    );
+    let kept = w.store.samples();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].bytes, sample);
+    assert_eq!(kept[0].conversation_id.as_str(), "conv_abc123xyz");
+}
+
+#[tokio::test]
+async fn stores_nothing_when_storage_is_off() {
+    let w = world(false);
+    w.use_case
+        .run(event(Some("Ivan"), Some(wav(5.0))))
+        .await
+        .unwrap();
+    assert!(w.store.samples().is_empty());
+}
