@@ -1,5 +1,6 @@
 //! The test harness: boots the real server on `127.0.0.1:0` with in-memory stand-ins for
-//! ElevenLabs, and talks to it over HTTP like a webhook sender would.
+//! ElevenLabs (or, with [`TestAppBuilder::elevenlabs`], the real HTTP adapters pointed at a
+//! wiremock stand-in), and talks to it over HTTP like a webhook sender would.
 //!
 //! Every test gets its own server, its own stand-ins and its own configuration, so tests can
 //! run in parallel and assert exactly what their request made the service do.
@@ -22,6 +23,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
+use wiremock::MockServer;
 
 /// The webhook secret every test app is configured with.
 pub const SECRET: &str = "whsec_integration_test_secret";
@@ -31,6 +33,8 @@ pub const BOUNDARY: &str = "precall-test-boundary-4f9c2d";
 pub const PHONE_NUMBER: &str = "+31612345678";
 /// 2025-12-10 12:34:56 UTC, for tests that need a fixed clock.
 pub const FIXED_NOW: i64 = 1_765_370_096;
+/// The ElevenLabs API key of apps that talk to a mock ElevenLabs over HTTP.
+pub const ELEVENLABS_API_KEY: &str = "sk_integration_test_KEY_0123456789abcdef";
 
 /// A clock stopped at one instant, so signature windows and voice names are exact.
 pub struct FixedClock(pub i64);
@@ -58,8 +62,10 @@ pub struct TestApp {
     /// A plain HTTP client (no proxy: the server is on loopback).
     pub client: reqwest::Client,
     /// The voice-cloning stand-in: what was cloned and deleted, and how to make it fail.
+    /// (Sees nothing when the app talks to ElevenLabs over HTTP.)
     pub cloner: Arc<InMemoryVoiceCloner>,
     /// The agent stand-in: what was updated, and how to make it fail.
+    /// (Sees nothing when the app talks to ElevenLabs over HTTP.)
     pub agents: Arc<InMemoryAgentConfigurator>,
     /// The secret the server verifies signatures with.
     pub secret: WebhookSecret,
@@ -73,6 +79,8 @@ pub struct TestAppBuilder {
     vars: HashMap<String, String>,
     clock: Arc<dyn Clock>,
     cloner: Option<Arc<dyn VoiceCloner>>,
+    /// Use the real ElevenLabs HTTP adapters (`Backends::elevenlabs`) instead of the stand-ins.
+    over_http: bool,
 }
 
 /// A server with the default test configuration and the system clock.
@@ -107,6 +115,19 @@ impl TestAppBuilder {
         self
     }
 
+    /// Puts the real ElevenLabs HTTP adapters behind the server, pointed at `mock` and sending
+    /// [`ELEVENLABS_API_KEY`]. Timeouts and retries come from the `ELEVENLABS_*` variables.
+    pub fn elevenlabs(self, mock: &MockServer) -> Self {
+        self.elevenlabs_at(&mock.uri())
+    }
+
+    /// Like [`TestAppBuilder::elevenlabs`], for any base URL (one where nothing listens, say).
+    pub fn elevenlabs_at(mut self, base_url: &str) -> Self {
+        self.over_http = true;
+        self.var("ELEVENLABS_API_BASE_URL", base_url)
+            .var("ELEVENLABS_API_KEY", ELEVENLABS_API_KEY)
+    }
+
     /// Builds the real application, binds it and serves it on a background task.
     pub async fn spawn(self) -> TestApp {
         init_logs_once();
@@ -115,10 +136,17 @@ impl TestAppBuilder {
             .unwrap_or_else(|e| panic!("test configuration is invalid:\n{e}"));
         let cloner = Arc::new(InMemoryVoiceCloner::new());
         let agents = Arc::new(InMemoryAgentConfigurator::new());
-        let backends = Backends {
-            cloner: self.cloner.unwrap_or_else(|| cloner.clone()),
-            agents: agents.clone(),
-            clock: self.clock.clone(),
+        let backends = if self.over_http {
+            Backends {
+                clock: self.clock.clone(),
+                ..Backends::elevenlabs(&config).expect("the ElevenLabs HTTP adapters build")
+            }
+        } else {
+            Backends {
+                cloner: self.cloner.unwrap_or_else(|| cloner.clone()),
+                agents: agents.clone(),
+                clock: self.clock.clone(),
+            }
         };
         let app = Application::build(&config, backends)
             .await
@@ -158,6 +186,7 @@ impl TestApp {
             vars,
             clock: Arc::new(SystemClock),
             cloner: None,
+            over_http: false,
         }
     }
 

@@ -1,5 +1,6 @@
-//! Integration tests: the real server on a random port, in-memory stand-ins for ElevenLabs,
-//! HTTP from the outside. One test binary; one module per feature of the SPEC.
+//! Integration tests: the real server on a random port, in-memory stand-ins for ElevenLabs (or
+//! the real HTTP adapters against a wiremock ElevenLabs, in `elevenlabs`), HTTP from the
+//! outside. One test binary; one module per feature of the SPEC.
 
 mod helpers;
 
@@ -7,6 +8,7 @@ mod body_limits;
 mod cli;
 mod concurrency;
 mod docs;
+mod elevenlabs;
 mod health;
 mod internal_error;
 mod invalid_payload;
