@@ -644,6 +644,13 @@ async fn a_clone_failing_with_503_is_retried_max_retries_times_then_502_and_the_
         .expect(0)
         .mount(&mock)
         .await;
+    // A 503 may have created the voice: before each retry the voice list is checked.
+    Mock::given(method("GET"))
+        .and(path("/v2/voices"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"voices": []})))
+        .expect(3)
+        .mount(&mock)
+        .await;
     let app = spawn_against(&mock, &[("ELEVENLABS_MAX_RETRIES", "2")]).await;
 
     assert_error(

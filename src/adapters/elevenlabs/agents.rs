@@ -5,7 +5,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
-use super::client::{CallError, ElevenLabsClient};
+use super::client::{CallError, ElevenLabsClient, Replay};
 use crate::domain::AgentId;
 use crate::ports::{AgentConfigurator, AgentUpdate, UpstreamError};
 
@@ -32,7 +32,7 @@ impl AgentConfigurator for ElevenLabsClient {
     ) -> Result<(), UpstreamError> {
         let url = self.url(&["v1", "convai", "agents", agent_id.as_str()]);
         let body = patch_body(update);
-        self.call("update agent", deadline, || {
+        self.call("update agent", Replay::Safe, deadline, || {
             self.http().patch(url.clone()).json(&body)
         })
         .await

@@ -91,6 +91,8 @@ pub(super) enum CallError {
     Refused { status: StatusCode, body: Bytes },
     /// Unreachable, timing out, or still failing after retries; the reason says which.
     Unavailable(String),
+    /// A [`Replay::IfUnprocessed`] call failed in a way that may have been acted on.
+    Uncertain(String),
 }
 
 impl CallError {
@@ -98,7 +100,9 @@ impl CallError {
     pub(super) fn into_upstream(self) -> UpstreamError {
         match self {
             Self::Refused { status, body } => error_body::refusal(status, &body),
-            Self::Unavailable(reason) => UpstreamError::Unavailable(reason),
+            Self::Unavailable(reason) | Self::Uncertain(reason) => {
+                UpstreamError::Unavailable(reason)
+            }
         }
     }
 }
@@ -107,6 +111,19 @@ impl CallError {
 struct Transient {
     reason: String,
     retry_after: Option<Duration>,
+    /// ElevenLabs certainly did not act on the request (429, or no connection was made).
+    unprocessed: bool,
+}
+
+/// Whether a failed attempt may simply be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Replay {
+    /// Sending it twice does no harm (reads, the same PATCH, a DELETE).
+    Safe,
+    /// It creates something: replay only what certainly did not reach ElevenLabs (429, no
+    /// connection); anything else (a timeout, a 5xx) may have created it, and is returned as
+    /// [`CallError::Uncertain`] for the caller to check before trying again.
+    IfUnprocessed,
 }
 
 impl ElevenLabsClient {
@@ -152,15 +169,22 @@ impl ElevenLabsClient {
         url
     }
 
+    /// Retries allowed after a first attempt.
+    pub(super) fn max_retries(&self) -> u32 {
+        self.inner.retry.max_retries
+    }
+
     pub(super) fn http(&self) -> &reqwest::Client {
         &self.inner.http
     }
 
     /// Sends the request `build` makes (a fresh one per attempt: multipart bodies are consumed),
-    /// retrying 429, 5xx and connection failures until `deadline`. Returns the 2xx body.
+    /// retrying 429, 5xx and connection failures until `deadline` (see [`Replay`]). Returns the
+    /// 2xx body.
     pub(super) async fn call(
         &self,
         what: &'static str,
+        replay: Replay,
         deadline: Instant,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Bytes, CallError> {
@@ -180,8 +204,15 @@ impl ElevenLabsClient {
                 Err(error) => Transient {
                     reason: describe(&error),
                     retry_after: None,
+                    unprocessed: error.is_connect(),
                 },
             };
+            if replay == Replay::IfUnprocessed && !transient.unprocessed {
+                return Err(CallError::Uncertain(format!(
+                    "{what}: {}",
+                    transient.reason
+                )));
+            }
             retries += 1;
             if retries > self.inner.retry.max_retries {
                 return Err(CallError::Unavailable(format!(
@@ -215,6 +246,7 @@ impl ElevenLabsClient {
         while let Some(chunk) = response.chunk().await.map_err(|e| Transient {
             reason: describe(&e),
             retry_after: None,
+            unprocessed: false,
         })? {
             let room = MAX_RESPONSE_BYTES.saturating_sub(body.len());
             body.extend_from_slice(&chunk[..chunk.len().min(room)]);
@@ -232,6 +264,7 @@ impl ElevenLabsClient {
                     status.as_u16()
                 ),
                 retry_after,
+                unprocessed: status == StatusCode::TOO_MANY_REQUESTS,
             });
         }
         Ok((status, body))

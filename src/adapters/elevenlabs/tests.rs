@@ -2,6 +2,7 @@
 //! against ElevenLabs' published OpenAPI spec), how answers and failures map onto
 //! [`UpstreamError`], the retry loop, the deadline, and that the API key never leaks.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
@@ -161,6 +162,27 @@ fn business_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
 
 async fn received(server: &MockServer) -> Vec<Request> {
     server.received_requests().await.unwrap()
+}
+
+/// The clone requests only (not the voice-list look-ups that follow an uncertain failure).
+async fn received_clones(server: &MockServer) -> Vec<Request> {
+    received(server)
+        .await
+        .into_iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .collect()
+}
+
+/// `GET /v2/voices` answers with `voices`.
+async fn voice_list(server: &MockServer, voices: serde_json::Value) {
+    Mock::given(method("GET"))
+        .and(path("/v2/voices"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"voices": voices, "has_more": false, "total_count": 0})),
+        )
+        .mount(server)
+        .await;
 }
 
 fn header_of<'a>(request: &'a Request, name: &str) -> &'a str {
@@ -665,6 +687,7 @@ async fn a_503_is_retried_with_the_whole_form_sent_again() {
         created(),
     )
     .await;
+    voice_list(&server, json!([])).await;
     let fixture = CloneFixture::wav();
 
     let cloned = client
@@ -673,7 +696,7 @@ async fn a_503_is_retried_with_the_whole_form_sent_again() {
         .unwrap();
 
     assert_eq!(cloned.voice_id.as_str(), "c38kUX8pkfYO2kHyqfFy");
-    let requests = received(&server).await;
+    let requests = received_clones(&server).await;
     assert_eq!(requests.len(), 2);
     for request in &requests {
         assert_clone_request(request, &fixture, "sample.wav", "audio/wav").await;
@@ -735,6 +758,7 @@ async fn a_server_that_keeps_failing_is_unavailable_after_the_retries() {
         .expect(3)
         .mount(&server)
         .await;
+    voice_list(&server, json!([])).await;
     let fixture = CloneFixture::wav();
 
     let error = client
@@ -743,7 +767,71 @@ async fn a_server_that_keeps_failing_is_unavailable_after_the_retries() {
         .unwrap_err();
 
     assert!(matches!(error, UpstreamError::Unavailable(_)), "{error:?}");
-    assert_eq!(received(&server).await.len(), 3);
+    assert_eq!(received_clones(&server).await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_clone_whose_answer_was_lost_is_adopted_not_sent_again() {
+    let (server, client) = setup().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/voices/add"))
+        .respond_with(ResponseTemplate::new(502))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let fixture = CloneFixture::wav();
+    voice_list(
+        &server,
+        json!([
+            {"voice_id": "someone_else", "name": fixture.name.as_str(), "labels": {"conversation_id": "conv_other"}},
+            {"voice_id": "voice_created", "name": fixture.name.as_str(), "labels": {"source": "precall-webhook", "conversation_id": CONVERSATION_ID}},
+        ]),
+    )
+    .await;
+
+    let cloned = client
+        .clone_voice(fixture.request(in_secs(10)))
+        .await
+        .unwrap();
+
+    assert_eq!(cloned.voice_id.as_str(), "voice_created");
+    let lookups: Vec<Request> = received(&server)
+        .await
+        .into_iter()
+        .filter(|r| r.method.as_str() == "GET")
+        .collect();
+    assert_eq!(lookups.len(), 1);
+    let query: HashMap<String, String> = lookups[0].url.query_pairs().into_owned().collect();
+    assert_eq!(
+        query.get("search").map(String::as_str),
+        Some(fixture.name.as_str())
+    );
+    assert_eq!(header_of(&lookups[0], "xi-api-key"), API_KEY);
+}
+
+#[tokio::test]
+async fn a_clone_is_not_sent_again_when_its_fate_cannot_be_checked() {
+    let (server, client) = setup().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/voices/add"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/voices"))
+        .respond_with(ResponseTemplate::new(403))
+        .mount(&server)
+        .await;
+    let fixture = CloneFixture::wav();
+
+    let error = client
+        .clone_voice(fixture.request(in_secs(10)))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(error, UpstreamError::Unavailable(_)), "{error:?}");
+    assert_eq!(received_clones(&server).await.len(), 1);
 }
 
 #[tokio::test]
