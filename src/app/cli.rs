@@ -54,8 +54,11 @@ enum Command {
         #[arg(long, env = "ELEVENLABS_WEBHOOK_SECRET", hide_env_values = true)]
         secret: Option<String>,
         /// Build the payload around this audio file instead of reading FILE.
-        #[arg(long, conflicts_with = "file")]
+        #[arg(long, conflicts_with_all = ["file", "tone"])]
         sample: Option<PathBuf>,
+        /// Build the payload around a generated tone of this many seconds (no file needed).
+        #[arg(long, conflicts_with = "file")]
+        tone: Option<f64>,
         /// With --sample: the caller's name.
         #[arg(long, default_value = "Ivan")]
         name: String,
@@ -63,7 +66,7 @@ enum Command {
         #[arg(long, default_value = "agent_demo")]
         agent: String,
         /// A JSON payload file, sent as is.
-        #[arg(required_unless_present = "sample")]
+        #[arg(required_unless_present_any = ["sample", "tone"])]
         file: Option<PathBuf>,
     },
     /// Print the OpenAPI spec.
@@ -92,17 +95,20 @@ pub fn main() -> ExitCode {
             url,
             secret,
             sample,
+            tone,
             name,
             agent,
             file,
-        } => send(
-            &url,
-            secret.as_deref(),
-            sample.as_deref(),
-            &name,
-            &agent,
-            file.as_deref(),
-        ),
+        } => sample_audio(sample.as_deref(), tone).and_then(|audio| {
+            send(
+                &url,
+                secret.as_deref(),
+                audio.as_deref(),
+                &name,
+                &agent,
+                file.as_deref(),
+            )
+        }),
         Command::Openapi => openapi(),
         Command::Healthcheck { url } => healthcheck(url),
     };
@@ -183,25 +189,34 @@ pub fn payload_for_sample(audio: &[u8], name: &str, agent: &str, conversation_id
     payload.to_string().into_bytes()
 }
 
+/// The audio for `send`: a file, a generated tone, or none (a payload file is sent instead).
+fn sample_audio(sample: Option<&Path>, tone: Option<f64>) -> anyhow::Result<Option<Vec<u8>>> {
+    match (sample, tone) {
+        (Some(path), _) => std::fs::read(path)
+            .map(Some)
+            .with_context(|| format!("cannot read {}", path.display())),
+        (None, Some(seconds)) => Ok(Some(super::tone::wav(seconds, 16_000))),
+        (None, None) => Ok(None),
+    }
+}
+
 fn send(
     url: &str,
     secret_value: Option<&str>,
-    sample: Option<&Path>,
+    audio: Option<&[u8]>,
     name: &str,
     agent: &str,
     file: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let body = match (sample, file) {
+    let body = match (audio, file) {
         (Some(audio), _) => {
-            let audio =
-                std::fs::read(audio).with_context(|| format!("cannot read {}", audio.display()))?;
             let conversation_id = format!("conv_cli_{}", uuid::Uuid::new_v4().simple());
-            payload_for_sample(&audio, name, agent, &conversation_id)
+            payload_for_sample(audio, name, agent, &conversation_id)
         }
         (None, Some(file)) => {
             std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?
         }
-        (None, None) => bail!("give a payload FILE or --sample AUDIO"),
+        (None, None) => bail!("give a payload FILE, --sample AUDIO or --tone SECONDS"),
     };
     let signature =
         secret(secret_value.unwrap_or(OFFLINE_WEBHOOK_SECRET))?.sign(SystemClock.now_unix(), &body);

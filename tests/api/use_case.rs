@@ -60,27 +60,7 @@ fn world(storage: bool) -> World {
 
 /// A 16-bit mono PCM WAV of `seconds` at 16 kHz.
 fn wav(seconds: f64) -> Bytes {
-    let rate = 16_000u32;
-    let frames = (seconds * f64::from(rate)) as u32;
-    let data_len = frames * 2;
-    let mut out = Vec::with_capacity(44 + data_len as usize);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes());
-    out.extend_from_slice(&rate.to_le_bytes());
-    out.extend_from_slice(&(rate * 2).to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&16u16.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data_len.to_le_bytes());
-    for i in 0..frames {
-        let v = ((f64::from(i) * 0.05).sin() * 8000.0) as i16;
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    Bytes::from(out)
+    Bytes::from(precall_webhook::app::tone::wav(seconds, 16_000))
 }
 
 fn event(name: Option<&str>, sample: Option<Bytes>) -> PreCallEvent {
