@@ -94,9 +94,9 @@ impl WebhookApi {
             Err(error) => {
                 let status = error.status();
                 if status >= 500 {
-                    tracing::error!(status, code = ?error.code, message = %error.message, elapsed_ms, "webhook failed");
+                    tracing::error!(status, error_code = %error.code_name(), error_message = %error.message, elapsed_ms, "webhook failed");
                 } else {
-                    tracing::warn!(status, code = ?error.code, message = %error.message, elapsed_ms, "webhook refused");
+                    tracing::warn!(status, error_code = %error.code_name(), error_message = %error.message, elapsed_ms, "webhook refused");
                 }
                 error.into()
             }

@@ -73,6 +73,14 @@ impl ApiError {
         )
     }
 
+    /// The code as the wire spells it (`INVALID_PAYLOAD`…), for log lines.
+    pub fn code_name(&self) -> String {
+        match poem_openapi::types::ToJSON::to_json(&self.code) {
+            Some(serde_json::Value::String(name)) => name,
+            _ => format!("{:?}", self.code),
+        }
+    }
+
     /// The HTTP status of this error.
     pub fn status(&self) -> u16 {
         match self.code {
@@ -153,5 +161,33 @@ impl From<PersonaliseError> for ApiError {
             PersonaliseError::AgentUpdateFailed { .. } => ErrorCode::AgentUpdateFailed,
         };
         Self::new(code, error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_name_the_code_as_the_wire_spells_it() {
+        let error = ApiError::new(ErrorCode::InvalidVoiceSample, "x");
+        assert_eq!(error.code_name(), "INVALID_VOICE_SAMPLE");
+    }
+
+    #[test]
+    fn every_code_maps_to_its_status() {
+        for (code, status) in [
+            (ErrorCode::InvalidPayload, 400),
+            (ErrorCode::InvalidVoiceSample, 400),
+            (ErrorCode::InvalidSignature, 401),
+            (ErrorCode::RequestTimeout, 408),
+            (ErrorCode::PayloadTooLarge, 413),
+            (ErrorCode::VoiceCloningFailed, 422),
+            (ErrorCode::AgentUpdateFailed, 422),
+            (ErrorCode::InternalError, 500),
+            (ErrorCode::UpstreamUnavailable, 502),
+        ] {
+            assert_eq!(ApiError::new(code, "x").status(), status, "{code:?}");
+        }
     }
 }
