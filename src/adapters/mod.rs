@@ -4,6 +4,8 @@
 pub mod disk_store;
 pub mod elevenlabs;
 pub mod memory;
+pub mod memory_ledger;
+pub mod resilience;
 pub mod system_clock;
 
 pub use disk_store::DiskSampleStore;
@@ -11,4 +13,5 @@ pub use memory::{
     InMemoryAgentConfigurator, InMemorySampleStore, InMemoryVoiceCloner, KeptSample,
     RecordedAgentUpdate, RecordedClone,
 };
+pub use memory_ledger::InMemoryDeliveryLedger;
 pub use system_clock::SystemClock;

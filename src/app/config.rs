@@ -89,6 +89,27 @@ pub struct UpstreamSettings {
     pub max_retries: u32,
 }
 
+/// Protection against redelivery, bursts and a failing upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReliabilitySettings {
+    /// `MAX_CONCURRENT_CLONES`: clone requests in flight upstream at once.
+    pub max_concurrent_clones: usize,
+    /// `CLONE_QUEUE_CAPACITY`: clones that may wait for a slot; more get `503 BUSY` at once.
+    pub clone_queue_capacity: usize,
+    /// `CLONE_QUEUE_TIMEOUT_SECONDS`: longest wait for a clone slot before `503 BUSY`.
+    pub clone_queue_timeout: Duration,
+    /// `CIRCUIT_BREAKER_THRESHOLD`: consecutive upstream failures that open the breaker.
+    pub breaker_threshold: u32,
+    /// `CIRCUIT_BREAKER_COOLDOWN_SECONDS`: how long it stays open before a trial request.
+    pub breaker_cool_down: Duration,
+    /// `IDEMPOTENCY_RETENTION_SECONDS`: how long a handled conversation is answered from memory.
+    pub idempotency_retention: Duration,
+    /// `IDEMPOTENCY_MAX_ENTRIES`: most conversations remembered (oldest forgotten first).
+    pub idempotency_max_entries: usize,
+    /// `MAX_HEADER_BYTES`: total size of request headers before `431`.
+    pub max_header_bytes: usize,
+}
+
 /// The validated configuration. Secrets are `secrecy` types: `Debug` shows them redacted.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -118,6 +139,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Timeouts and retries towards ElevenLabs.
     pub upstream: UpstreamSettings,
+    /// Redelivery, concurrency and circuit-breaker settings.
+    pub reliability: ReliabilitySettings,
 }
 
 impl Config {
@@ -185,13 +208,23 @@ impl Config {
         let deadline = r.parse_with("ELEVENLABS_TIMEOUT_SECONDS", "30", seconds);
         let connect_timeout = r.parse_with("ELEVENLABS_CONNECT_TIMEOUT_SECONDS", "5", seconds);
         let request_timeout = r.parse_with("ELEVENLABS_REQUEST_TIMEOUT_SECONDS", "20", seconds);
-        let max_retries = r.parse_with("ELEVENLABS_MAX_RETRIES", "3", |v| {
-            v.trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n <= 10)
-                .ok_or_else(|| "expected a whole number from 0 to 10".to_string())
+        let max_retries = r.parse_with("ELEVENLABS_MAX_RETRIES", "3", |v| whole(v, 0, 10));
+        let max_concurrent_clones =
+            r.parse_with("MAX_CONCURRENT_CLONES", "4", |v| whole(v, 1, 256));
+        let clone_queue_capacity =
+            r.parse_with("CLONE_QUEUE_CAPACITY", "512", |v| whole(v, 64, 100_000));
+        let clone_queue_timeout = r.parse_with("CLONE_QUEUE_TIMEOUT_SECONDS", "10", seconds);
+        let breaker_threshold =
+            r.parse_with("CIRCUIT_BREAKER_THRESHOLD", "5", |v| whole(v, 1, 1000));
+        let breaker_cool_down = r.parse_with("CIRCUIT_BREAKER_COOLDOWN_SECONDS", "30", seconds);
+        let idempotency_retention = r.parse_with("IDEMPOTENCY_RETENTION_SECONDS", "3600", |v| {
+            positive_number(v, 1.0, 7.0 * 86_400.0).map(Duration::from_secs_f64)
         });
+        let idempotency_max_entries = r.parse_with("IDEMPOTENCY_MAX_ENTRIES", "10000", |v| {
+            whole(v, 100, 10_000_000)
+        });
+        let max_header_bytes =
+            r.parse_with("MAX_HEADER_BYTES", "16384", |v| whole(v, 1024, 1024 * 1024));
 
         if !r.errors.is_empty() {
             return Err(ConfigErrors(r.errors));
@@ -214,6 +247,14 @@ impl Config {
             Some(connect_timeout),
             Some(request_timeout),
             Some(max_retries),
+            Some(max_concurrent_clones),
+            Some(clone_queue_capacity),
+            Some(clone_queue_timeout),
+            Some(breaker_threshold),
+            Some(breaker_cool_down),
+            Some(idempotency_retention),
+            Some(idempotency_max_entries),
+            Some(max_header_bytes),
         ) = (
             webhook_secret,
             api_base_url,
@@ -231,6 +272,14 @@ impl Config {
             connect_timeout,
             request_timeout,
             max_retries,
+            max_concurrent_clones,
+            clone_queue_capacity,
+            clone_queue_timeout,
+            breaker_threshold,
+            breaker_cool_down,
+            idempotency_retention,
+            idempotency_max_entries,
+            max_header_bytes,
         )
         else {
             return Err(ConfigErrors(vec!["configuration incomplete".into()]));
@@ -260,7 +309,17 @@ impl Config {
                 deadline,
                 connect_timeout,
                 request_timeout,
-                max_retries,
+                max_retries: max_retries as u32,
+            },
+            reliability: ReliabilitySettings {
+                max_concurrent_clones,
+                clone_queue_capacity,
+                clone_queue_timeout,
+                breaker_threshold: breaker_threshold as u32,
+                breaker_cool_down,
+                idempotency_retention,
+                idempotency_max_entries,
+                max_header_bytes,
             },
         })
     }
@@ -341,6 +400,14 @@ fn positive_number(v: &str, min: f64, max: f64) -> Result<f64, String> {
     Ok(n)
 }
 
+fn whole(v: &str, min: usize, max: usize) -> Result<usize, String> {
+    v.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| format!("expected a whole number from {min} to {max}"))
+}
+
 fn seconds(v: &str) -> Result<Duration, String> {
     positive_number(v, 0.001, 3600.0).map(Duration::from_secs_f64)
 }
@@ -387,6 +454,14 @@ mod tests {
         assert_eq!(c.shutdown_grace, Duration::from_secs(20));
         assert_eq!(c.upstream.deadline, Duration::from_secs(30));
         assert_eq!(c.upstream.max_retries, 3);
+        let r = c.reliability;
+        assert_eq!(r.max_concurrent_clones, 4);
+        assert_eq!(r.clone_queue_capacity, 512);
+        assert_eq!(r.clone_queue_timeout, Duration::from_secs(10));
+        assert_eq!(r.breaker_threshold, 5);
+        assert_eq!(r.breaker_cool_down, Duration::from_secs(30));
+        assert_eq!(r.idempotency_retention, Duration::from_secs(3600));
+        assert_eq!(r.max_header_bytes, 16 * 1024);
         assert_eq!(c.max_body_bytes(), 13_333_336 + 65_536);
     }
 

@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use poem::Server;
@@ -12,11 +13,19 @@ use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 
 use super::config::Config;
 use super::http::{self, BodyLimits, WebhookApi};
+use crate::adapters::InMemoryDeliveryLedger;
 use crate::adapters::elevenlabs::{ElevenLabsClient, ElevenLabsConfig, RetryPolicy};
+use crate::adapters::resilience::{
+    BreakerSettings, CircuitBreaker, CloneLimiter, GuardedAgentConfigurator, GuardedVoiceCloner,
+    LimiterSettings,
+};
 use crate::adapters::{
     DiskSampleStore, InMemoryAgentConfigurator, InMemoryVoiceCloner, SystemClock,
 };
-use crate::domain::{PersonaliseCall, PersonalisePorts, PersonaliseSettings};
+use crate::domain::{
+    Deliveries, DeliverySettings, PersonaliseCall, PersonalisePorts, PersonaliseSettings,
+    ROLLBACK_BUDGET,
+};
 use crate::ports::{AgentConfigurator, Clock, SampleStore, VoiceCloner};
 
 /// The outside world the service talks to.
@@ -77,10 +86,39 @@ pub fn build_api(config: &Config, backends: Backends) -> anyhow::Result<WebhookA
     } else {
         None
     };
+    let reliability = &config.reliability;
+    // Breaker outside, limiter inside: while ElevenLabs is down nobody queues for a slot.
+    let breaker = Arc::new(CircuitBreaker::new(BreakerSettings {
+        threshold: reliability.breaker_threshold,
+        cool_down: reliability.breaker_cool_down,
+    }));
+    let limited: Arc<dyn VoiceCloner> = Arc::new(CloneLimiter::new(
+        backends.cloner,
+        LimiterSettings {
+            max_in_flight: reliability.max_concurrent_clones,
+            max_waiting: reliability.clone_queue_capacity,
+            max_wait: reliability.clone_queue_timeout,
+        },
+    ));
+    let cloner = Arc::new(GuardedVoiceCloner::new(limited, Arc::clone(&breaker)));
+    let agents = Arc::new(GuardedAgentConfigurator::new(backends.agents, breaker));
+    let ledger = Arc::new(InMemoryDeliveryLedger::new(
+        reliability.idempotency_retention,
+        reliability.idempotency_max_entries,
+    ));
+    // Longest a webhook can take once claimed: the queue, the upstream work and a rollback.
+    let longest = reliability.clone_queue_timeout + config.upstream.deadline + ROLLBACK_BUDGET;
+    let deliveries = Deliveries::new(
+        ledger,
+        DeliverySettings {
+            lease: longest + Duration::from_secs(30),
+            max_wait: longest,
+        },
+    );
     let use_case = PersonaliseCall::new(
         PersonalisePorts {
-            cloner: backends.cloner,
-            agents: backends.agents,
+            cloner,
+            agents,
             store,
             clock: Arc::clone(&backends.clock),
         },
@@ -94,6 +132,7 @@ pub fn build_api(config: &Config, backends: Backends) -> anyhow::Result<WebhookA
         use_case: Arc::new(use_case),
         secret: config.webhook_secret.clone(),
         clock: backends.clock,
+        deliveries: Arc::new(deliveries),
     })
 }
 
@@ -103,6 +142,7 @@ pub struct Application {
     address: SocketAddr,
     api: WebhookApi,
     limits: BodyLimits,
+    max_header_bytes: usize,
     grace: std::time::Duration,
 }
 
@@ -131,6 +171,7 @@ impl Application {
                 max_bytes: config.max_body_bytes(),
                 timeout: config.body_timeout,
             },
+            max_header_bytes: config.reliability.max_header_bytes,
             grace: config.shutdown_grace,
         })
     }
@@ -146,7 +187,7 @@ impl Application {
     /// # Errors
     /// When the server fails.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
-        let routes = http::routes(self.api, self.limits);
+        let routes = http::routes(self.api, self.limits, self.max_header_bytes);
         Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(routes, shutdown, Some(self.grace))
             .await

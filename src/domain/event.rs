@@ -2,6 +2,7 @@
 //! (JSON or multipart) and before anything has been checked about the audio.
 
 use bytes::Bytes;
+use sha2::{Digest, Sha256};
 
 use super::caller::{CallerError, CallerMetadata};
 use super::identifiers::{AgentId, ConversationId, IdError};
@@ -80,7 +81,35 @@ pub struct RawPreCallEvent {
     pub phone_number: Option<String>,
 }
 
+/// A digest of what a delivery asks for. Two deliveries of the same conversation with equal
+/// fingerprints are the same webhook sent twice; different fingerprints are a conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint(pub [u8; 32]);
+
 impl PreCallEvent {
+    /// SHA-256 over the conversation, agent, caller details and sample bytes, each
+    /// length-prefixed. Left out on purpose: the wire encoding (JSON or multipart, boundary,
+    /// field order), `event_timestamp` and the sender's claims about the audio, which a sender
+    /// may legitimately change when it redelivers.
+    pub fn fingerprint(&self) -> Fingerprint {
+        let mut hash = Sha256::new();
+        let mut field = |bytes: Option<&[u8]>| match bytes {
+            Some(bytes) => {
+                hash.update([1]);
+                hash.update((bytes.len() as u64).to_le_bytes());
+                hash.update(bytes);
+            }
+            None => hash.update([0]),
+        };
+        field(Some(self.conversation_id.as_str().as_bytes()));
+        field(Some(self.agent_id.as_str().as_bytes()));
+        field(self.caller.name().map(str::as_bytes));
+        field(self.caller.date_of_birth().map(str::as_bytes));
+        field(self.caller.phone_number().map(str::as_bytes));
+        field(self.sample.as_ref().map(|s| &s.bytes[..]));
+        Fingerprint(hash.finalize().into())
+    }
+
     /// Validates the wire fields and attaches the (unchecked) sample.
     ///
     /// # Errors
@@ -158,6 +187,72 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.to_string(), "conversation_id must not be empty");
+    }
+
+    #[test]
+    fn identical_events_share_a_fingerprint_whatever_their_timestamp_or_claims() {
+        let sample = |claim| SampleUpload {
+            bytes: Bytes::from_static(b"RIFF...."),
+            claimed_duration_seconds: claim,
+            claimed_sample_rate: None,
+        };
+        let a = PreCallEvent::parse(raw(), Some(sample(Some(5.0)))).unwrap();
+        let b = PreCallEvent::parse(
+            RawPreCallEvent {
+                event_timestamp: Some(99),
+                ..raw()
+            },
+            Some(sample(None)),
+        )
+        .unwrap();
+        assert_eq!(a.fingerprint(), b.fingerprint());
+    }
+
+    #[test]
+    fn any_change_of_content_changes_the_fingerprint() {
+        let base = PreCallEvent::parse(raw(), None).unwrap().fingerprint();
+        let variants = [
+            RawPreCallEvent {
+                agent_id: "agent_2".into(),
+                ..raw()
+            },
+            RawPreCallEvent {
+                name: Some("Ivo".into()),
+                ..raw()
+            },
+            RawPreCallEvent {
+                name: None,
+                ..raw()
+            },
+            RawPreCallEvent {
+                date_of_birth: Some("1.1.2000".into()),
+                ..raw()
+            },
+            RawPreCallEvent {
+                phone_number: Some("+31".into()),
+                ..raw()
+            },
+        ];
+        for variant in variants {
+            assert_ne!(
+                PreCallEvent::parse(variant, None).unwrap().fingerprint(),
+                base
+            );
+        }
+        let with_sample = PreCallEvent::parse(
+            raw(),
+            Some(SampleUpload {
+                bytes: Bytes::new(),
+                claimed_duration_seconds: None,
+                claimed_sample_rate: None,
+            }),
+        )
+        .unwrap();
+        assert_ne!(
+            with_sample.fingerprint(),
+            base,
+            "an empty sample is not no sample"
+        );
     }
 
     #[test]

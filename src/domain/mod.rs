@@ -2,6 +2,7 @@
 //! No HTTP framework, no HTTP client, no async runtime I/O and no disk in here.
 
 mod caller;
+mod delivery;
 mod event;
 mod greeting;
 mod identifiers;
@@ -10,7 +11,10 @@ mod signature;
 pub mod voice_sample;
 
 pub use caller::{CallerError, CallerInfo, CallerMetadata};
-pub use event::{EventError, PRE_CALL_EVENT_TYPE, PreCallEvent, RawPreCallEvent, SampleUpload};
+pub use delivery::{Deliveries, Delivery, DeliveryError, DeliverySettings, DeliveryTicket};
+pub use event::{
+    EventError, Fingerprint, PRE_CALL_EVENT_TYPE, PreCallEvent, RawPreCallEvent, SampleUpload,
+};
 pub use greeting::{
     GreetingTemplate, GreetingTemplateError, NAME_PLACEHOLDER, UtcDateTime, VoiceName,
 };

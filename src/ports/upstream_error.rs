@@ -1,6 +1,8 @@
 //! The error shared by the ports that talk to the voice platform, classified by cause so that
 //! the edge can answer with the right status without knowing which backend failed.
 
+use std::time::Duration;
+
 /// Why a call to the voice platform failed. The message is the upstream's reason, fit to show
 /// the webhook sender; it never contains credentials.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,6 +19,10 @@ pub enum UpstreamError {
     /// A later retry may succeed.
     #[error("{0}")]
     Unavailable(String),
+    /// We hold the call back ourselves: too many clones are already in flight to protect the
+    /// operator's account. Retry after the given time.
+    #[error("Too many voice clones in flight; retry in {} s", .0.as_secs().max(1))]
+    Busy(Duration),
 }
 
 impl UpstreamError {

@@ -37,7 +37,7 @@ async fn a_panic_in_a_request_is_a_500_that_reveals_nothing_and_the_service_carr
         )))
         .await;
 
-    let message = assert_error(response, 500, "INTERNAL_ERROR", None).await;
+    let message = assert_error(response, 500, "INTERNAL_ERROR", Some("conv_panic")).await;
     assert!(!message.contains("secret internal detail"), "{message}");
     assert!(!message.contains("panic"), "{message}");
     let next = app.post_json(&body_of(&metadata("conv_after_panic"))).await;

@@ -1,9 +1,11 @@
 //! The HTTP surface: `GET /health` and `POST /webhook`, documented for the OpenAPI spec.
 //! Handlers only convert: raw request → domain → response; the use case does the work.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures_util::FutureExt;
 use poem_openapi::{OpenApi, Tags, payload::Json};
 use tracing::Instrument;
 
@@ -11,7 +13,9 @@ use super::body::{SignatureParam, WebhookBody};
 use super::errors::{ApiError, WebhookResponse};
 use super::payload;
 use super::schema::{CallerInfoPayload, Health, WebhookSuccess};
-use crate::domain::{CallOutcome, PersonaliseCall, WebhookSecret};
+use crate::domain::{
+    CallOutcome, Deliveries, Delivery, PersonaliseCall, PreCallEvent, WebhookSecret,
+};
 use crate::ports::Clock;
 
 /// The service name reported by `/health`.
@@ -33,6 +37,8 @@ pub struct WebhookApi {
     pub secret: WebhookSecret,
     /// The clock the signature window is measured against.
     pub clock: Arc<dyn Clock>,
+    /// The deliver-once rule.
+    pub deliveries: Arc<Deliveries>,
 }
 
 #[OpenApi]
@@ -75,21 +81,25 @@ impl WebhookApi {
         let started = Instant::now();
         let span = tracing::info_span!("webhook", conversation_id = tracing::field::Empty);
         let result = self
-            .handle(signature, body, &span, started)
+            .handle(signature, body, &span)
             .instrument(span.clone())
             .await;
         let _entered = span.enter();
         let elapsed_ms = elapsed_ms(started);
         match result {
-            Ok(success) => {
+            Ok((outcome, replayed)) => {
                 tracing::info!(
                     status = 200,
-                    voice_id = success.voice_id.as_deref(),
-                    agent_updated = success.agent_updated,
+                    voice_id = outcome.voice.as_ref().map(|v| v.voice_id.as_str()),
+                    agent_updated = outcome.agent_updated,
+                    replayed,
                     elapsed_ms,
                     "webhook handled"
                 );
-                WebhookResponse::Ok(Json(success))
+                WebhookResponse::Ok(
+                    Json(success(outcome, elapsed_ms)),
+                    replayed.then(|| "true".to_owned()),
+                )
             }
             Err(error) => {
                 let status = error.status();
@@ -109,13 +119,14 @@ fn elapsed_ms(started: Instant) -> u64 {
 }
 
 impl WebhookApi {
+    /// Checks, parses and hands the event to [`process`]; returns the outcome and whether it was
+    /// replayed from an earlier delivery.
     async fn handle(
         &self,
         signature: SignatureParam,
         body: WebhookBody,
         span: &tracing::Span,
-        started: Instant,
-    ) -> Result<WebhookSuccess, ApiError> {
+    ) -> Result<(CallOutcome, bool), ApiError> {
         let bytes = body.bytes?;
         self.secret
             .verify(signature.0.as_deref(), &bytes, self.clock.now_unix())?;
@@ -128,35 +139,74 @@ impl WebhookApi {
             sample_bytes = event.sample.as_ref().map(|s| s.bytes.len()),
             "webhook received"
         );
-        let for_conversation = |e: ApiError| e.for_conversation(conversation_id.as_str());
+        // The rest runs in a task of its own: a sender that hangs up must not cancel a clone
+        // half-way (that is how orphan voices are made), and a panic stays inside that task.
+        let task = tokio::spawn(
+            process(
+                Arc::clone(&self.use_case),
+                Arc::clone(&self.deliveries),
+                event,
+            )
+            .instrument(span.clone()),
+        );
+        let result = task.await.unwrap_or_else(|join_error| {
+            tracing::error!(error = %join_error, "webhook task failed");
+            Err(ApiError::internal())
+        });
+        result.map_err(|e| e.for_conversation(conversation_id.as_str()))
+    }
+}
 
-        // Audio probing is CPU work: it runs on the blocking pool, not on an async worker.
-        let use_case = Arc::clone(&self.use_case);
-        let prepare_span = span.clone();
-        let prepared = tokio::task::spawn_blocking(move || {
-            let _entered = prepare_span.enter();
-            use_case.prepare(event)
-        })
+/// Deliver once: replay a handled conversation, otherwise personalise and record the outcome.
+async fn process(
+    use_case: Arc<PersonaliseCall>,
+    deliveries: Arc<Deliveries>,
+    event: PreCallEvent,
+) -> Result<(CallOutcome, bool), ApiError> {
+    let ticket = match deliveries.begin(&event).await? {
+        Delivery::Replay(outcome) => return Ok((outcome, true)),
+        Delivery::First(ticket) => ticket,
+    };
+    let result = personalise(use_case, event).await;
+    deliveries.finish(ticket, result.as_ref().ok()).await;
+    result.map(|outcome| (outcome, false))
+}
+
+async fn personalise(
+    use_case: Arc<PersonaliseCall>,
+    event: PreCallEvent,
+) -> Result<CallOutcome, ApiError> {
+    // Audio probing is CPU work: it runs on the blocking pool, not on an async worker.
+    let prepare_case = Arc::clone(&use_case);
+    let span = tracing::Span::current();
+    let prepared = tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        prepare_case.prepare(event)
+    })
+    .await
+    .map_err(|join_error| {
+        tracing::error!(error = %join_error, "sample check failed");
+        ApiError::internal()
+    })??;
+    if let Some(sample) = prepared.sample() {
+        tracing::info!(
+            format = %sample.format(),
+            duration_seconds = sample.duration_seconds(),
+            sample_rate = sample.sample_rate(),
+            "voice sample accepted"
+        );
+    }
+    // A panic here must still let the delivery be released, so it is caught rather than left
+    // to end the task.
+    match AssertUnwindSafe(use_case.execute(prepared))
+        .catch_unwind()
         .await
-        .map_err(|join_error| {
-            tracing::error!(error = %join_error, "sample check task failed");
-            for_conversation(ApiError::internal())
-        })?
-        .map_err(|e| for_conversation(e.into()))?;
-        if let Some(sample) = prepared.sample() {
-            tracing::info!(
-                format = %sample.format(),
-                duration_seconds = sample.duration_seconds(),
-                sample_rate = sample.sample_rate(),
-                "voice sample accepted"
-            );
+    {
+        Ok(result) => Ok(result?),
+        Err(_) => {
+            tracing::error!("personalising the call panicked");
+            Err(ApiError::internal())
         }
-        let outcome = self
-            .use_case
-            .execute(prepared)
-            .await
-            .map_err(|e| for_conversation(e.into()))?;
-        Ok(success(outcome, elapsed_ms(started)))
     }
 }
 

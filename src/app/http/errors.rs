@@ -5,15 +5,24 @@ use poem_openapi::{ApiResponse, payload::Json};
 use super::body::BodyError;
 use super::payload::PayloadRejection;
 use super::schema::{ErrorBody, ErrorCode, WebhookSuccess};
-use crate::domain::{PersonaliseError, SignatureError};
+use std::time::Duration;
+
+use crate::domain::{DeliveryError, PersonaliseError, SignatureError};
 use crate::ports::UpstreamError;
 
 /// Responses of `POST /webhook`.
 #[derive(ApiResponse)]
 pub enum WebhookResponse {
-    /// The voice was cloned (when a sample was sent) and the agent personalised.
+    /// The voice was cloned (when a sample was sent) and the agent personalised. A redelivery
+    /// of a handled conversation gets the first answer again, with `Idempotent-Replayed: true`
+    /// and no call to ElevenLabs.
     #[oai(status = 200)]
-    Ok(Json<WebhookSuccess>),
+    Ok(
+        Json<WebhookSuccess>,
+        /// `true` when this answer is the stored outcome of an earlier identical delivery.
+        #[oai(header = "Idempotent-Replayed")]
+        Option<String>,
+    ),
     /// `INVALID_PAYLOAD` or `INVALID_VOICE_SAMPLE`: the message says which field or which check.
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
@@ -23,6 +32,10 @@ pub enum WebhookResponse {
     /// `REQUEST_TIMEOUT`: the body did not arrive in time.
     #[oai(status = 408)]
     RequestTimeout(Json<ErrorBody>),
+    /// `DUPLICATE_CONVERSATION`: this `conversation_id` was already delivered with a different
+    /// body (within the retention window).
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
     /// `PAYLOAD_TOO_LARGE`: refused while reading, before the signature is checked.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
@@ -36,6 +49,14 @@ pub enum WebhookResponse {
     /// `UPSTREAM_UNAVAILABLE`: ElevenLabs is unreachable or failing; retry later.
     #[oai(status = 502)]
     BadGateway(Json<ErrorBody>),
+    /// `BUSY`: too many clones in flight; retry after `Retry-After` seconds.
+    #[oai(status = 503)]
+    Busy(
+        Json<ErrorBody>,
+        /// Seconds to wait before retrying.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
 }
 
 /// An error on its way to the sender.
@@ -47,6 +68,8 @@ pub struct ApiError {
     pub message: String,
     /// The conversation, when known.
     pub conversation_id: Option<String>,
+    /// For `BUSY`: when to retry.
+    pub retry_after: Option<Duration>,
 }
 
 impl ApiError {
@@ -56,6 +79,7 @@ impl ApiError {
             code,
             message: message.into(),
             conversation_id: None,
+            retry_after: None,
         }
     }
 
@@ -87,11 +111,21 @@ impl ApiError {
             ErrorCode::InvalidPayload | ErrorCode::InvalidVoiceSample => 400,
             ErrorCode::InvalidSignature => 401,
             ErrorCode::RequestTimeout => 408,
+            ErrorCode::DuplicateConversation => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::VoiceCloningFailed | ErrorCode::AgentUpdateFailed => 422,
             ErrorCode::InternalError => 500,
             ErrorCode::UpstreamUnavailable => 502,
+            ErrorCode::Busy => 503,
+            ErrorCode::HeadersTooLarge => 431,
         }
+    }
+
+    /// A `503 BUSY` telling the sender when to retry.
+    pub fn busy(message: impl Into<String>, retry_after: Duration) -> Self {
+        let mut error = Self::new(ErrorCode::Busy, message);
+        error.retry_after = Some(retry_after);
+        error
     }
 
     /// The body of this error.
@@ -108,14 +142,21 @@ impl ApiError {
 impl From<ApiError> for WebhookResponse {
     fn from(error: ApiError) -> Self {
         let status = error.status();
+        // Whole seconds, rounded up: `Retry-After: 0` would invite an immediate retry.
+        let retry_after = error
+            .retry_after
+            .map_or(1, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+            .max(1);
         let body = Json(error.body());
         match status {
             400 => Self::BadRequest(body),
             401 => Self::Unauthorized(body),
             408 => Self::RequestTimeout(body),
+            409 => Self::Conflict(body),
             413 => Self::PayloadTooLarge(body),
             422 => Self::Unprocessable(body),
             502 => Self::BadGateway(body),
+            503 => Self::Busy(body, retry_after),
             _ => Self::Internal(body),
         }
     }
@@ -148,8 +189,33 @@ impl From<PayloadRejection> for ApiError {
     }
 }
 
+impl From<DeliveryError> for ApiError {
+    fn from(error: DeliveryError) -> Self {
+        match &error {
+            DeliveryError::Conflict(_) => {
+                Self::new(ErrorCode::DuplicateConversation, error.to_string())
+            }
+            DeliveryError::StillInFlight(_) => {
+                Self::busy(error.to_string(), Duration::from_secs(5))
+            }
+            DeliveryError::Ledger(cause) => {
+                tracing::error!(%cause, "delivery ledger failed");
+                Self::internal()
+            }
+        }
+    }
+}
+
 impl From<PersonaliseError> for ApiError {
     fn from(error: PersonaliseError) -> Self {
+        if let PersonaliseError::CloningFailed(UpstreamError::Busy(retry_after))
+        | PersonaliseError::AgentUpdateFailed {
+            source: UpstreamError::Busy(retry_after),
+            ..
+        } = &error
+        {
+            return Self::busy(error.to_string(), *retry_after);
+        }
         let code = match &error {
             PersonaliseError::InvalidSample(_) => ErrorCode::InvalidVoiceSample,
             PersonaliseError::CloningFailed(UpstreamError::Unavailable(_))
@@ -181,6 +247,9 @@ mod tests {
             (ErrorCode::InvalidVoiceSample, 400),
             (ErrorCode::InvalidSignature, 401),
             (ErrorCode::RequestTimeout, 408),
+            (ErrorCode::DuplicateConversation, 409),
+            (ErrorCode::Busy, 503),
+            (ErrorCode::HeadersTooLarge, 431),
             (ErrorCode::PayloadTooLarge, 413),
             (ErrorCode::VoiceCloningFailed, 422),
             (ErrorCode::AgentUpdateFailed, 422),

@@ -3,6 +3,7 @@
 mod api;
 mod body;
 mod errors;
+mod header_limit;
 mod payload;
 mod schema;
 
@@ -14,6 +15,8 @@ pub use api::{SERVICE_NAME, WebhookApi};
 pub use body::{BodyLimits, SIGNATURE_HEADER};
 pub use errors::ApiError;
 pub use schema::ErrorCode;
+
+use header_limit::HeaderLimit;
 
 /// The OpenAPI service for the API; `server` is the URL shown in the spec.
 pub fn openapi_service(api: WebhookApi, server: &str) -> OpenApiService<WebhookApi, ()> {
@@ -34,8 +37,9 @@ pub fn spec_json(api: WebhookApi) -> String {
     openapi_service(api, "/").spec()
 }
 
-/// All routes: `/health`, `/webhook`, `/openapi.json`, `/docs`.
-pub fn routes(api: WebhookApi, limits: BodyLimits) -> impl Endpoint {
+/// All routes: `/health`, `/webhook`, `/openapi.json`, `/docs`. Requests whose headers total
+/// more than `max_header_bytes` get `431` before any route runs.
+pub fn routes(api: WebhookApi, limits: BodyLimits, max_header_bytes: usize) -> impl Endpoint {
     let service = openapi_service(api, "/");
     let docs = service.swagger_ui();
     let spec = service.spec_endpoint();
@@ -45,12 +49,19 @@ pub fn routes(api: WebhookApi, limits: BodyLimits) -> impl Endpoint {
         .nest("/docs", docs)
         .data(limits)
         .with(CatchPanic::new().with_handler(|_| panic_response()))
+        .with(HeaderLimit(max_header_bytes))
+}
+
+/// Our error shape outside the OpenAPI operations (middleware, panics).
+fn error_response(error: ApiError) -> poem::Response {
+    let status = poem::http::StatusCode::from_u16(error.status())
+        .unwrap_or(poem::http::StatusCode::INTERNAL_SERVER_ERROR);
+    poem_openapi::payload::Json(error.body())
+        .with_status(status)
+        .into_response()
 }
 
 fn panic_response() -> poem::Response {
     tracing::error!("a request handler panicked; the process carries on");
-    let body = ApiError::internal().body();
-    poem_openapi::payload::Json(body)
-        .with_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR)
-        .into_response()
+    error_response(ApiError::internal())
 }

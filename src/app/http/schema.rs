@@ -126,14 +126,21 @@ pub enum ErrorCode {
     InvalidSignature,
     /// The body did not arrive in time.
     RequestTimeout,
+    /// The `conversation_id` was already delivered with a different body.
+    DuplicateConversation,
     /// The body is over the size limit.
     PayloadTooLarge,
     /// ElevenLabs refused the clone; the message carries its reason.
     VoiceCloningFailed,
     /// ElevenLabs refused the agent update; the new voice was deleted again.
     AgentUpdateFailed,
-    /// ElevenLabs is unreachable, timing out, or failing.
+    /// ElevenLabs is unreachable, timing out, or failing (or known to be down: the circuit
+    /// breaker is open).
     UpstreamUnavailable,
+    /// Too many clones in flight; `Retry-After` says when to retry.
+    Busy,
+    /// The request headers are larger than the limit.
+    HeadersTooLarge,
     /// Anything else; details are in the service's logs.
     InternalError,
 }
