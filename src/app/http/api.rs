@@ -130,7 +130,7 @@ impl WebhookApi {
         let bytes = body.bytes?;
         self.secret
             .verify(signature.0.as_deref(), &bytes, self.clock.now_unix())?;
-        let event = payload::parse(body.content_type.as_deref(), bytes).await?;
+        let event = payload::parse(body.content_type.as_deref(), bytes)?;
         let conversation_id = event.conversation_id.clone();
         span.record("conversation_id", conversation_id.as_str());
         tracing::info!(

@@ -4,6 +4,7 @@ mod api;
 mod body;
 mod errors;
 mod header_limit;
+mod multipart;
 mod payload;
 mod schema;
 

@@ -6,6 +6,7 @@ use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::Bytes;
 
+use super::multipart::{self, MultipartError};
 use super::schema::{PreCallPayload, VoiceSamplePayload};
 use crate::domain::{ConversationId, EventError, PreCallEvent, RawPreCallEvent, SampleUpload};
 
@@ -94,14 +95,11 @@ fn kind_of(content_type: Option<&str>) -> Result<BodyKind, PayloadError> {
 ///
 /// # Errors
 /// A [`PayloadRejection`] naming what is wrong.
-pub async fn parse(
-    content_type: Option<&str>,
-    body: Bytes,
-) -> Result<PreCallEvent, PayloadRejection> {
+pub fn parse(content_type: Option<&str>, body: Bytes) -> Result<PreCallEvent, PayloadRejection> {
     let (payload, file) = match kind_of(content_type)? {
         BodyKind::Json => (parse_json(&body)?, None),
         BodyKind::Multipart => {
-            let (metadata, file) = read_multipart(content_type.unwrap_or(""), body).await?;
+            let (metadata, file) = read_multipart(content_type.unwrap_or(""), &body)?;
             let payload = parse_json(&metadata)?;
             if payload.voice_sample.is_some() && file.is_some() {
                 return Err(PayloadError::Multipart(
@@ -174,43 +172,42 @@ fn decode_sample(sample: VoiceSamplePayload) -> Result<SampleUpload, PayloadErro
     })
 }
 
-/// Reads the `metadata` and `voice_sample` parts; any other part, a repeated part or a missing
-/// `metadata` is refused.
-async fn read_multipart(
+/// Takes the `metadata` and `voice_sample` parts; any other part, a repeated part or a missing
+/// `metadata` is refused. The parts are slices of `body`: nothing is copied.
+fn read_multipart(
     content_type: &str,
-    body: Bytes,
+    body: &Bytes,
 ) -> Result<(Bytes, Option<Bytes>), PayloadError> {
-    let error = |e: multer::Error| PayloadError::Multipart(detail(e));
-    let boundary = multer::parse_boundary(content_type).map_err(error)?;
-    let constraints = multer::Constraints::new()
-        .allowed_fields(vec!["metadata", "voice_sample"])
-        .size_limit(multer::SizeLimit::new().for_field("metadata", MAX_METADATA_BYTES));
-    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
-    let mut multipart = multer::Multipart::with_constraints(stream, boundary, constraints);
-
+    let error = |e: MultipartError| PayloadError::Multipart(e.to_string());
+    let boundary = multipart::boundary(content_type).map_err(error)?;
     let mut metadata = None;
     let mut sample = None;
-    while let Some(field) = multipart.next_field().await.map_err(error)? {
-        let slot = match field.name() {
-            Some("metadata") => &mut metadata,
-            Some("voice_sample") => &mut sample,
+    for part in multipart::parts(body, &boundary).map_err(error)? {
+        let slot = match part.name.as_str() {
+            "metadata" => &mut metadata,
+            "voice_sample" => &mut sample,
             other => {
                 return Err(PayloadError::Multipart(format!(
                     "unexpected part {:?}",
-                    detail(other.unwrap_or(""))
+                    detail(other)
                 )));
             }
         };
         if slot.is_some() {
             return Err(PayloadError::Multipart(format!(
                 "the {} part appears more than once",
-                field.name().unwrap_or("")
+                part.name
             )));
         }
-        *slot = Some(field.bytes().await.map_err(error)?);
+        *slot = Some(part.body);
     }
     let metadata =
         metadata.ok_or_else(|| PayloadError::Multipart("the metadata part is missing".into()))?;
+    if metadata.len() as u64 > MAX_METADATA_BYTES {
+        return Err(PayloadError::Multipart(format!(
+            "the metadata part is larger than {MAX_METADATA_BYTES} bytes"
+        )));
+    }
     Ok((metadata, sample))
 }
 
@@ -219,22 +216,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
     const JSON: &str = r#"{"type":"pre_call","conversation_id":"conv_1","agent_id":"agent_1",
         "caller_metadata":{"name":"Ivan","date_of_birth":"11.12.2007","phone_number":"+31612345678"},
         "voice_sample":{"format":"base64","data":"UklGRg","duration_seconds":5.2,"sample_rate":44100}}"#;
 
     fn json(body: &str) -> Result<PreCallEvent, PayloadRejection> {
-        block_on(parse(
-            Some("application/json"),
-            Bytes::from(body.to_owned()),
-        ))
+        parse(Some("application/json"), Bytes::from(body.to_owned()))
     }
 
     /// A multipart part: name, optional file name, bytes.
@@ -275,18 +262,18 @@ mod tests {
 
     #[test]
     fn accepts_json_with_a_charset_parameter() {
-        let e = block_on(parse(
+        let e = parse(
             Some("application/json; charset=utf-8"),
             Bytes::from_static(META),
-        ));
+        );
         assert!(e.is_ok());
     }
 
     #[test]
     fn rejects_other_content_types() {
-        let e = block_on(parse(Some("text/plain"), Bytes::from_static(META))).unwrap_err();
+        let e = parse(Some("text/plain"), Bytes::from_static(META)).unwrap_err();
         assert!(matches!(e.error, PayloadError::UnsupportedContentType(_)));
-        let e = block_on(parse(None, Bytes::from_static(META))).unwrap_err();
+        let e = parse(None, Bytes::from_static(META)).unwrap_err();
         assert!(matches!(e.error, PayloadError::UnsupportedContentType(_)));
     }
 
@@ -348,7 +335,7 @@ mod tests {
             ("metadata", None, META),
             ("voice_sample", Some("x.bin"), b"RIFFdata"),
         ]);
-        let event = block_on(parse(Some(&ct), body)).unwrap();
+        let event = parse(Some(&ct), body).unwrap();
         assert_eq!(&event.sample.unwrap().bytes[..], b"RIFFdata");
     }
 
@@ -366,7 +353,7 @@ mod tests {
         ];
         for parts in cases {
             let (ct, body) = form(&parts);
-            let e = block_on(parse(Some(&ct), body)).unwrap_err();
+            let e = parse(Some(&ct), body).unwrap_err();
             assert!(
                 matches!(e.error, PayloadError::Multipart(_)),
                 "{:?}",
@@ -375,8 +362,8 @@ mod tests {
         }
         let big = vec![b'x'; MAX_METADATA_BYTES as usize + 1];
         let (ct, body) = form(&[("metadata", None, &big)]);
-        assert!(block_on(parse(Some(&ct), body)).is_err());
-        let e = block_on(parse(Some("multipart/form-data"), Bytes::from_static(b"x"))).unwrap_err();
+        assert!(parse(Some(&ct), body).is_err());
+        let e = parse(Some("multipart/form-data"), Bytes::from_static(b"x")).unwrap_err();
         assert!(matches!(e.error, PayloadError::Multipart(_)));
     }
 
@@ -384,12 +371,12 @@ mod tests {
         #[test]
         fn the_json_parser_never_panics(body in proptest::collection::vec(any::<u8>(), 0..512)) {
             let _ = json(&String::from_utf8_lossy(&body));
-            let _ = block_on(parse(Some("application/json"), Bytes::from(body)));
+            let _ = parse(Some("application/json"), Bytes::from(body));
         }
 
         #[test]
         fn the_multipart_reader_never_panics(body in proptest::collection::vec(any::<u8>(), 0..512)) {
-            let _ = block_on(parse(Some("multipart/form-data; boundary=XyZ"), Bytes::from(body)));
+            let _ = parse(Some("multipart/form-data; boundary=XyZ"), Bytes::from(body));
         }
     }
 }
