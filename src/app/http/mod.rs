@@ -4,8 +4,8 @@ mod api;
 mod body;
 mod errors;
 mod header_limit;
-mod multipart;
-mod payload;
+pub mod multipart;
+pub mod payload;
 mod schema;
 
 use poem::middleware::CatchPanic;
