@@ -1,41 +1,103 @@
-//! End-to-end load: the real server (release build, ElevenLabs HTTP adapter) against a local
-//! wiremock standing in for ElevenLabs, driven by signed JSON webhooks with unique
-//! conversation ids. Reports requests/s, p50/p99 latency and errors.
+//! Load benchmark: the release server as its own process, with the real ElevenLabs HTTP adapter
+//! pointed at a local wiremock standing in for ElevenLabs, driven by signed webhooks with unique
+//! conversation ids. Reports requests/s, p50/p99 latency, errors (anything but 200), and the
+//! server's peak RSS (`VmHWM` from `/proc/<pid>/status`; a fresh server per scenario).
 //!
-//! `cargo bench --bench load -- [CONCURRENCY] [REQUESTS] [SAMPLE_SECONDS]`
-//! (defaults 64, 2000, 5). Server, mock and load generator share this process and its cores,
-//! so the figures are a floor, not a ceiling.
+//! `cargo bench --bench load` runs the four scenarios of the README table;
+//! `cargo bench --bench load -- CONNECTIONS REQUESTS SAMPLE ENCODING` runs one, where SAMPLE is
+//! `5s` (a 5 s 16 kHz WAV, 160 KB) or `8mb` (an 8 MB WAV) and ENCODING is `json` or `multipart`.
+//!
+//! The mock upstream and the load generator share the machine with the server, so the figures
+//! are a floor.
 
 use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
-use precall_webhook::app::config::Config;
-use precall_webhook::app::startup::{Application, Backends};
-use precall_webhook::domain::WebhookSecret;
-use secrecy::SecretString;
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use tokio::sync::Semaphore;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const SECRET: &str = "bench-secret";
+const BOUNDARY: &str = "precallbenchboundary";
 
-fn arg(n: usize, default: f64) -> f64 {
-    std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .nth(n)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(default)
+#[derive(Clone, Copy)]
+enum Sample {
+    FiveSeconds,
+    EightMegabytes,
 }
 
-#[tokio::main]
-async fn main() {
-    let concurrency = arg(0, 64.0) as usize;
-    let requests = arg(1, 2000.0) as usize;
-    let seconds = arg(2, 5.0);
+#[derive(Clone, Copy, PartialEq)]
+enum Encoding {
+    Json,
+    Multipart,
+}
 
+struct Scenario {
+    connections: usize,
+    requests: usize,
+    sample: Sample,
+    encoding: Encoding,
+}
+
+struct Report {
+    requests_per_second: f64,
+    p50: Duration,
+    p99: Duration,
+    errors: usize,
+    peak_rss_mb: f64,
+}
+
+fn audio(sample: Sample) -> Bytes {
+    let wav = match sample {
+        Sample::FiveSeconds => precall_webhook::app::tone::wav(5.0, 16_000),
+        // 8 MB of 16-bit mono at 16 kHz is 250 s of audio.
+        Sample::EightMegabytes => precall_webhook::app::tone::wav(4_000_000.0 / 16_000.0, 16_000),
+    };
+    Bytes::from(wav)
+}
+
+fn sign(timestamp: u64, body: &[u8]) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()) else {
+        unreachable!("HMAC takes keys of any length")
+    };
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(body);
+    format!(
+        "t={timestamp},v0={}",
+        hex::encode(mac.finalize().into_bytes())
+    )
+}
+
+/// Body and content type of request `i`.
+fn request_body(i: usize, audio: &Bytes, encoding: Encoding) -> (Vec<u8>, String) {
+    let meta = format!(
+        r#"{{"type":"pre_call","conversation_id":"conv_bench_{i}","agent_id":"agent_1","caller_metadata":{{"name":"Ivan"}}"#
+    );
+    match encoding {
+        Encoding::Json => {
+            let data = base64::engine::general_purpose::STANDARD.encode(audio);
+            let body = format!(r#"{meta},"voice_sample":{{"format":"base64","data":"{data}"}}}}"#);
+            (body.into_bytes(), "application/json".into())
+        }
+        Encoding::Multipart => {
+            let mut body = Vec::with_capacity(audio.len() + 512);
+            body.extend_from_slice(
+                format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{meta}}}\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"voice_sample\"; filename=\"sample.wav\"\r\nContent-Type: audio/wav\r\n\r\n").as_bytes(),
+            );
+            body.extend_from_slice(audio);
+            body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+            (body, format!("multipart/form-data; boundary={BOUNDARY}"))
+        }
+    }
+}
+
+async fn mock_upstream() -> MockServer {
     let upstream = MockServer::builder()
         .disable_request_recording()
         .start()
@@ -52,90 +114,220 @@ async fn main() {
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({})))
         .mount(&upstream)
         .await;
+    upstream
+}
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(3999)
+}
+
+fn start_server(upstream: &MockServer, port: u16) -> Child {
     let vars: HashMap<&str, String> = HashMap::from([
         ("ELEVENLABS_API_KEY", "sk_bench".to_owned()),
         ("ELEVENLABS_WEBHOOK_SECRET", SECRET.to_owned()),
         ("ELEVENLABS_API_BASE_URL", upstream.uri()),
         ("PRECALL_WEBHOOK_HOST", "127.0.0.1".to_owned()),
-        ("PRECALL_WEBHOOK_PORT", "0".to_owned()),
+        ("PRECALL_WEBHOOK_PORT", port.to_string()),
         ("LOG_LEVEL", "ERROR".to_owned()),
     ]);
-    let config = match Config::from_vars(|k| vars.get(k).cloned(), false) {
-        Ok(config) => config,
-        Err(e) => panic!("config: {e}"),
-    };
-    let backends = match Backends::elevenlabs(&config) {
-        Ok(b) => b,
-        Err(e) => panic!("backends: {e}"),
-    };
-    let app = match Application::build(&config, backends).await {
-        Ok(app) => app,
-        Err(e) => panic!("app: {e}"),
-    };
-    let url = format!("http://{}/webhook", app.address());
-    tokio::spawn(app.run_until(std::future::pending()));
+    match Command::new(env!("CARGO_BIN_EXE_precall-webhook"))
+        .arg("serve")
+        .env_clear()
+        .envs(vars)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => panic!("cannot start the server: {e}"),
+    }
+}
 
-    let audio = base64::engine::general_purpose::STANDARD
-        .encode(precall_webhook::app::tone::wav(seconds, 16_000));
-    let secret = match WebhookSecret::new(SecretString::from(SECRET)) {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
+fn peak_rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+async fn run(scenario: &Scenario, upstream: &MockServer) -> Report {
+    let port = free_port();
+    let mut server = start_server(upstream, port);
+    let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
+        .pool_max_idle_per_host(scenario.connections)
+        .timeout(Duration::from_secs(120))
         .build()
         .unwrap_or_default();
-    let limit = Arc::new(Semaphore::new(concurrency));
+    for _ in 0..100 {
+        if client.get(format!("{base}/health")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let audio = audio(scenario.sample);
+    let url = format!("{base}/webhook");
+    let limit = Arc::new(Semaphore::new(scenario.connections));
     let started = Instant::now();
-    let mut tasks = Vec::with_capacity(requests);
-    for i in 0..requests {
-        let permit = Arc::clone(&limit).acquire_owned().await;
-        let body = format!(
-            r#"{{"type":"pre_call","conversation_id":"conv_bench_{i}","agent_id":"agent_1","caller_metadata":{{"name":"Ivan"}},"voice_sample":{{"format":"base64","data":"{audio}"}}}}"#
+    let mut tasks = Vec::with_capacity(scenario.requests);
+    for i in 0..scenario.requests {
+        let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
+            break;
+        };
+        let (client, url, audio, encoding) = (
+            client.clone(),
+            url.clone(),
+            audio.clone(),
+            scenario.encoding,
         );
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        let signature = secret.sign(now, body.as_bytes());
-        let (client, url) = (client.clone(), url.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = permit;
+            let (body, content_type) = request_body(i, &audio, encoding);
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let signature = sign(now, &body);
             let start = Instant::now();
-            let ok = client
+            let status = client
                 .post(&url)
-                .header("content-type", "application/json")
+                .header("content-type", content_type)
                 .header("elevenlabs-signature", signature)
                 .body(body)
                 .send()
                 .await
-                .is_ok_and(|r| r.status().is_success());
-            (start.elapsed(), ok)
+                .map(|r| r.status().as_u16());
+            (start.elapsed(), status)
         }));
     }
-    let mut latencies: Vec<Duration> = Vec::with_capacity(requests);
+    let mut latencies = Vec::with_capacity(scenario.requests);
     let mut errors = 0usize;
+    let mut statuses: HashMap<String, usize> = HashMap::new();
     for task in tasks {
         match task.await {
-            Ok((latency, true)) => latencies.push(latency),
-            _ => errors += 1,
+            Ok((latency, Ok(200))) => latencies.push(latency),
+            Ok((_, Ok(status))) => {
+                errors += 1;
+                *statuses.entry(status.to_string()).or_default() += 1;
+            }
+            Ok((_, Err(e))) => {
+                errors += 1;
+                *statuses.entry(format!("transport: {e}")).or_default() += 1;
+            }
+            Err(_) => errors += 1,
         }
     }
     let elapsed = started.elapsed();
+    if !statuses.is_empty() {
+        eprintln!("  errors by kind: {statuses:?}");
+    }
+    let peak_rss_mb = peak_rss_mb(server.id());
+    let _ = server.kill();
+    let _ = server.wait();
     latencies.sort();
     let pick = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
+        let i = ((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1));
+        latencies.get(i).copied().unwrap_or_default()
     };
+    Report {
+        requests_per_second: scenario.requests as f64 / elapsed.as_secs_f64(),
+        p50: pick(0.50),
+        p99: pick(0.99),
+        errors,
+        peak_rss_mb,
+    }
+}
+
+fn positional() -> Vec<String> {
+    std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect()
+}
+
+fn scenarios() -> Vec<Scenario> {
+    let args = positional();
+    if args.len() >= 4 {
+        let sample = if args[2] == "8mb" {
+            Sample::EightMegabytes
+        } else {
+            Sample::FiveSeconds
+        };
+        let encoding = if args[3] == "multipart" {
+            Encoding::Multipart
+        } else {
+            Encoding::Json
+        };
+        return vec![Scenario {
+            connections: args[0].parse().unwrap_or(64),
+            requests: args[1].parse().unwrap_or(1000),
+            sample,
+            encoding,
+        }];
+    }
+    vec![
+        Scenario {
+            connections: 64,
+            requests: 2_000,
+            sample: Sample::FiveSeconds,
+            encoding: Encoding::Json,
+        },
+        Scenario {
+            connections: 512,
+            requests: 4_096,
+            sample: Sample::FiveSeconds,
+            encoding: Encoding::Json,
+        },
+        Scenario {
+            connections: 64,
+            requests: 256,
+            sample: Sample::EightMegabytes,
+            encoding: Encoding::Multipart,
+        },
+        Scenario {
+            connections: 512,
+            requests: 1_024,
+            sample: Sample::EightMegabytes,
+            encoding: Encoding::Multipart,
+        },
+    ]
+}
+
+#[tokio::main]
+async fn main() {
+    let upstream = mock_upstream().await;
     println!(
-        "{requests} requests, {concurrency} concurrent, {seconds} s WAV ({} KB body): \
-         {:.0} req/s, p50 {:.1?}, p99 {:.1?}, errors {errors}",
-        audio.len() / 1000,
-        requests as f64 / elapsed.as_secs_f64(),
-        pick(0.50),
-        pick(0.99),
+        "| connections | requests | sample | body | req/s | p50 | p99 | errors | server peak RSS |"
     );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for scenario in scenarios() {
+        let report = run(&scenario, &upstream).await;
+        let sample = match scenario.sample {
+            Sample::FiveSeconds => "5 s WAV",
+            Sample::EightMegabytes => "8 MB WAV",
+        };
+        let body = match scenario.encoding {
+            Encoding::Json => "JSON",
+            Encoding::Multipart => "multipart",
+        };
+        println!(
+            "| {} | {} | {sample} | {body} | {:.0} | {:.0?} | {:.0?} | {} | {:.0} MB |",
+            scenario.connections,
+            scenario.requests,
+            report.requests_per_second,
+            report.p50,
+            report.p99,
+            report.errors,
+            report.peak_rss_mb,
+        );
+    }
 }

@@ -177,6 +177,11 @@ pub async fn read_limited(
             }
             buffer.extend_from_slice(&chunk);
         }
+        // Without a Content-Length the buffer grew by doubling; an upload must not hold up to
+        // twice its size for the rest of the request, so a loose buffer is trimmed once.
+        if buffer.capacity() > buffer.len() + buffer.len() / 4 {
+            return Ok(Bytes::copy_from_slice(&buffer));
+        }
         Ok(buffer.freeze())
     };
     tokio::time::timeout(limits.timeout, read)
