@@ -191,3 +191,123 @@ impl DeliveryLedger for InMemoryDeliveryLedger {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::CallerInfo;
+
+    fn id(s: &str) -> ConversationId {
+        ConversationId::parse(s).unwrap()
+    }
+
+    fn outcome(conversation: &str) -> CallOutcome {
+        CallOutcome {
+            conversation_id: id(conversation),
+            voice: None,
+            agent_updated: true,
+            caller_info: CallerInfo::default(),
+            stored_sample: None,
+        }
+    }
+
+    const A: Fingerprint = Fingerprint([1; 32]);
+    const B: Fingerprint = Fingerprint([2; 32]);
+    const LEASE: Duration = Duration::from_secs(60);
+
+    #[tokio::test(start_paused = true)]
+    async fn a_completed_delivery_is_replayed_and_a_different_body_conflicts() {
+        let ledger = InMemoryDeliveryLedger::new(Duration::from_secs(3600), 100);
+        assert_eq!(ledger.claim(&id("c1"), A, LEASE).await, Ok(Claim::Claimed));
+        assert_eq!(ledger.claim(&id("c1"), A, LEASE).await, Ok(Claim::InFlight));
+        assert_eq!(ledger.claim(&id("c1"), B, LEASE).await, Ok(Claim::Conflict));
+        ledger.complete(&id("c1"), A, &outcome("c1")).await.unwrap();
+        assert_eq!(
+            ledger.claim(&id("c1"), A, LEASE).await,
+            Ok(Claim::Completed(outcome("c1")))
+        );
+        assert_eq!(ledger.claim(&id("c1"), B, LEASE).await, Ok(Claim::Conflict));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_released_delivery_is_forgotten() {
+        let ledger = InMemoryDeliveryLedger::new(Duration::from_secs(3600), 100);
+        ledger.claim(&id("c1"), A, LEASE).await.unwrap();
+        ledger.release(&id("c1"), A).await.unwrap();
+        assert!(ledger.is_empty());
+        assert_eq!(ledger.claim(&id("c1"), B, LEASE).await, Ok(Claim::Claimed));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn completions_are_forgotten_after_the_retention_window() {
+        let ledger = InMemoryDeliveryLedger::new(Duration::from_secs(3600), 100);
+        ledger.claim(&id("c1"), A, LEASE).await.unwrap();
+        ledger.complete(&id("c1"), A, &outcome("c1")).await.unwrap();
+        tokio::time::advance(Duration::from_secs(3599)).await;
+        assert!(matches!(
+            ledger.claim(&id("c1"), A, LEASE).await,
+            Ok(Claim::Completed(_))
+        ));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(ledger.claim(&id("c1"), B, LEASE).await, Ok(Claim::Claimed));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_claim_whose_owner_vanished_lapses_after_its_lease() {
+        let ledger = InMemoryDeliveryLedger::new(Duration::from_secs(3600), 100);
+        ledger.claim(&id("c1"), A, LEASE).await.unwrap();
+        tokio::time::advance(LEASE + Duration::from_secs(1)).await;
+        assert_eq!(ledger.claim(&id("c1"), A, LEASE).await, Ok(Claim::Claimed));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stays_within_its_capacity_forgetting_the_oldest_first() {
+        let ledger = InMemoryDeliveryLedger::new(Duration::from_secs(3600), 3);
+        for n in 0..10 {
+            let c = id(&format!("c{n}"));
+            ledger.claim(&c, A, LEASE).await.unwrap();
+            ledger
+                .complete(&c, A, &outcome(&format!("c{n}")))
+                .await
+                .unwrap();
+            tokio::time::advance(Duration::from_secs(1)).await;
+        }
+        assert!(ledger.len() <= 3, "{}", ledger.len());
+        assert!(matches!(
+            ledger.claim(&id("c9"), A, LEASE).await,
+            Ok(Claim::Completed(_))
+        ));
+        assert_eq!(ledger.claim(&id("c0"), A, LEASE).await, Ok(Claim::Claimed));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiters_wake_when_the_delivery_settles() {
+        let ledger = Arc::new(InMemoryDeliveryLedger::new(Duration::from_secs(3600), 100));
+        ledger.claim(&id("c1"), A, LEASE).await.unwrap();
+        let waiter = {
+            let ledger = Arc::clone(&ledger);
+            tokio::spawn(async move {
+                ledger
+                    .wait_settled(&id("c1"), Duration::from_secs(3600))
+                    .await;
+                ledger.claim(&id("c1"), A, LEASE).await
+            })
+        };
+        tokio::task::yield_now().await;
+        ledger.complete(&id("c1"), A, &outcome("c1")).await.unwrap();
+        let claim = tokio::time::timeout(Duration::from_secs(1), waiter)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(claim, Ok(Claim::Completed(outcome("c1"))));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_gives_up_after_the_timeout() {
+        let ledger = InMemoryDeliveryLedger::new(Duration::from_secs(3600), 100);
+        ledger.claim(&id("c1"), A, LEASE).await.unwrap();
+        let started = Instant::now();
+        ledger.wait_settled(&id("c1"), Duration::from_secs(5)).await;
+        assert_eq!(started.elapsed(), Duration::from_secs(5));
+    }
+}

@@ -11,3 +11,6 @@ mod limiter;
 
 pub use breaker::{BreakerSettings, CircuitBreaker, GuardedAgentConfigurator, GuardedVoiceCloner};
 pub use limiter::{CloneLimiter, LimiterSettings};
+
+#[cfg(test)]
+mod tests;
