@@ -7,7 +7,12 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::Bytes;
 
 use super::multipart::{self, MultipartError};
-use super::schema::{PreCallPayload, VoiceSamplePayload};
+use std::borrow::Cow;
+
+use serde::Deserialize;
+
+#[cfg(doc)]
+use super::schema::PreCallPayload;
 use crate::domain::{ConversationId, EventError, PreCallEvent, RawPreCallEvent, SampleUpload};
 
 /// Largest `metadata` field of a multipart body.
@@ -96,8 +101,9 @@ fn kind_of(content_type: Option<&str>) -> Result<BodyKind, PayloadError> {
 /// # Errors
 /// A [`PayloadRejection`] naming what is wrong.
 pub fn parse(content_type: Option<&str>, body: Bytes) -> Result<PreCallEvent, PayloadRejection> {
-    let (payload, file) = match kind_of(content_type)? {
-        BodyKind::Json => (parse_json(&body)?, None),
+    match kind_of(content_type)? {
+        // The body is dropped as soon as the event holds the decoded sample.
+        BodyKind::Json => into_event(parse_json(&body)?, None),
         BodyKind::Multipart => {
             let (metadata, file) = read_multipart(content_type.unwrap_or(""), &body)?;
             let payload = parse_json(&metadata)?;
@@ -107,35 +113,71 @@ pub fn parse(content_type: Option<&str>, body: Bytes) -> Result<PreCallEvent, Pa
                 )
                 .into());
             }
-            (payload, file)
+            into_event(payload, file)
         }
-    };
-    into_event(payload, file)
+    }
 }
 
-fn parse_json(bytes: &[u8]) -> Result<PreCallPayload, PayloadError> {
+/// The JSON body as parsed. It mirrors [`PreCallPayload`] (the documented schema; a test keeps
+/// the two in step) but borrows the strings it can and decodes the sample straight from the
+/// body, so a 13 MB base64 string is never copied before it is decoded.
+#[derive(Deserialize)]
+struct WirePayload<'a> {
+    #[serde(rename = "type", borrow)]
+    event_type: Cow<'a, str>,
+    event_timestamp: Option<i64>,
+    #[serde(borrow)]
+    conversation_id: Cow<'a, str>,
+    #[serde(borrow)]
+    agent_id: Cow<'a, str>,
+    #[serde(borrow)]
+    caller_metadata: Option<WireCaller<'a>>,
+    #[serde(borrow)]
+    voice_sample: Option<WireSample<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireCaller<'a> {
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    date_of_birth: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    phone_number: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct WireSample<'a> {
+    #[serde(borrow)]
+    format: Option<Cow<'a, str>>,
+    /// Borrowed from the body unless the sender escaped characters in it.
+    #[serde(borrow)]
+    data: Cow<'a, str>,
+    duration_seconds: Option<f64>,
+    sample_rate: Option<u32>,
+}
+
+fn parse_json(bytes: &[u8]) -> Result<WirePayload<'_>, PayloadError> {
     serde_json::from_slice(bytes).map_err(|e| PayloadError::Json(detail(e)))
 }
 
 fn into_event(
-    payload: PreCallPayload,
+    payload: WirePayload<'_>,
     file: Option<Bytes>,
 ) -> Result<PreCallEvent, PayloadRejection> {
-    let caller = payload
-        .caller_metadata
-        .unwrap_or(super::schema::CallerMetadataPayload {
-            name: None,
-            date_of_birth: None,
-            phone_number: None,
-        });
+    let owned = |v: Option<Cow<'_, str>>| v.map(Cow::into_owned);
+    let (name, date_of_birth, phone_number) = match payload.caller_metadata {
+        Some(c) => (owned(c.name), owned(c.date_of_birth), owned(c.phone_number)),
+        None => (None, None, None),
+    };
     let raw = RawPreCallEvent {
-        event_type: payload.event_type,
-        conversation_id: payload.conversation_id,
-        agent_id: payload.agent_id,
+        event_type: payload.event_type.into_owned(),
+        conversation_id: payload.conversation_id.into_owned(),
+        agent_id: payload.agent_id.into_owned(),
         event_timestamp: payload.event_timestamp,
-        name: caller.name,
-        date_of_birth: caller.date_of_birth,
-        phone_number: caller.phone_number,
+        name,
+        date_of_birth,
+        phone_number,
     };
     let conversation_id = ConversationId::parse(raw.conversation_id.clone()).ok();
     let reject = |error: PayloadError| PayloadRejection {
@@ -154,7 +196,7 @@ fn into_event(
     PreCallEvent::parse(raw, sample).map_err(|e| reject(e.into()))
 }
 
-fn decode_sample(sample: VoiceSamplePayload) -> Result<SampleUpload, PayloadError> {
+fn decode_sample(sample: WireSample<'_>) -> Result<SampleUpload, PayloadError> {
     if sample
         .format
         .as_deref()
@@ -249,6 +291,55 @@ mod tests {
     }
 
     const META: &[u8] = br#"{"type":"pre_call","conversation_id":"conv_1","agent_id":"agent_1"}"#;
+
+    #[test]
+    fn the_documented_example_and_schema_match_what_is_parsed() {
+        use super::super::schema::PreCallPayload;
+        use poem_openapi::types::{Example, ToJSON, Type};
+        // The example Swagger UI offers parses as a valid event.
+        let example = PreCallPayload::example().to_json_string();
+        assert!(parse(Some("application/json"), Bytes::from(example)).is_ok());
+        // Every documented field is one the parser reads (a renamed or added field fails here).
+        let mut registry = poem_openapi::registry::Registry::new();
+        PreCallPayload::register(&mut registry);
+        let documented: Vec<&str> = registry.schemas["PreCallPayload"]
+            .properties
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
+        assert_eq!(
+            documented,
+            [
+                "type",
+                "event_timestamp",
+                "conversation_id",
+                "agent_id",
+                "caller_metadata",
+                "voice_sample"
+            ]
+        );
+        let full = r#"{"type":"pre_call","event_timestamp":1,"conversation_id":"c","agent_id":"a",
+            "caller_metadata":{"name":"N","date_of_birth":"D","phone_number":"P"},
+            "voice_sample":{"format":"base64","data":"UklGRg==","duration_seconds":1.0,"sample_rate":8000}}"#;
+        let event = parse(
+            Some("application/json"),
+            Bytes::from_static(full.as_bytes()),
+        )
+        .unwrap();
+        assert_eq!(event.caller.phone_number(), Some("P"));
+        assert_eq!(event.sample.unwrap().claimed_sample_rate, Some(8000));
+    }
+
+    #[test]
+    fn decodes_a_sample_whose_base64_escapes_its_slashes() {
+        let body = r#"{"type":"pre_call","conversation_id":"c","agent_id":"a","voice_sample":{"data":"\/\/8="}}"#;
+        let event = parse(
+            Some("application/json"),
+            Bytes::from_static(body.as_bytes()),
+        )
+        .unwrap();
+        assert_eq!(&event.sample.unwrap().bytes[..], &[0xff, 0xff]);
+    }
 
     #[test]
     fn parses_a_json_webhook_with_its_sample() {

@@ -1,17 +1,15 @@
 //! The wire shapes of `/webhook` and `/health`, as integrators see them in the OpenAPI spec.
-//! Request objects are also the serde types the JSON body is parsed into, so the documented
-//! schema and the accepted schema cannot drift apart.
+//! Request bodies are parsed by `payload` (borrowing from the raw body); a test there checks
+//! that every field documented here is one it reads.
 
 use poem_openapi::{Enum, Multipart, Object, types::multipart::Upload};
-use serde::Deserialize;
 
 /// A pre-call webhook: sent before a voice-agent call starts.
-#[derive(Debug, Object, Deserialize)]
+#[derive(Debug, Object)]
 #[oai(example)]
 pub struct PreCallPayload {
     /// Always `pre_call`.
     #[oai(rename = "type")]
-    #[serde(rename = "type")]
     pub event_type: String,
     /// When the event happened, unix seconds.
     pub event_timestamp: Option<i64>,
@@ -46,7 +44,7 @@ impl poem_openapi::types::Example for PreCallPayload {
 }
 
 /// The caller's details.
-#[derive(Debug, Object, Deserialize)]
+#[derive(Debug, Object)]
 pub struct CallerMetadataPayload {
     /// The caller's name (at most 100 characters); used in the greeting and the voice name.
     pub name: Option<String>,
@@ -58,7 +56,7 @@ pub struct CallerMetadataPayload {
 
 /// The caller's voice, base64-encoded. WAV, MP3, OGG Vorbis or FLAC; the format and
 /// duration are measured from the audio itself.
-#[derive(Debug, Object, Deserialize)]
+#[derive(Debug, Object)]
 pub struct VoiceSamplePayload {
     /// Encoding of `data`; only `base64` (the default).
     pub format: Option<String>,
