@@ -85,5 +85,10 @@ pub fn init(config: &LogConfig) -> io::Result<TelemetryGuard> {
         )
         .try_init()
         .map_err(io::Error::other)?;
+    // Panics are caught (per request, and inside the audio probe, where hostile files can make
+    // the decoder panic); their message goes to the log in its format instead of raw stderr.
+    std::panic::set_hook(Box::new(|info| {
+        tracing::warn!(panic = %info, "a panic was caught; the service carries on");
+    }));
     Ok(TelemetryGuard { _file: guard })
 }
