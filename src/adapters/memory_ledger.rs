@@ -63,11 +63,12 @@ impl InMemoryDeliveryLedger {
         self.book.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Drops completed entries past retention, then the oldest while over capacity.
-    fn prune(&self, book: &mut Book, now: Instant) {
+    /// Drops completed entries past retention, then the oldest while more than `capacity`
+    /// would be remembered once `incoming` new entries are added.
+    fn prune(&self, book: &mut Book, now: Instant, incoming: usize) {
         while let Some((id, at)) = book.completed.front().cloned() {
             let expired = now.duration_since(at) >= self.retention;
-            if !expired && book.entries.len() < self.capacity {
+            if !expired && book.entries.len() + incoming <= self.capacity {
                 break;
             }
             book.completed.pop_front();
@@ -90,7 +91,8 @@ impl DeliveryLedger for InMemoryDeliveryLedger {
     ) -> Result<Claim, LedgerError> {
         let now = Instant::now();
         let mut book = self.lock();
-        self.prune(&mut book, now);
+        let incoming = usize::from(!book.entries.contains_key(conversation_id));
+        self.prune(&mut book, now, incoming);
         if let Some(entry) = book.entries.get(conversation_id) {
             let live = match &entry.state {
                 State::InFlight { lease_until } => *lease_until > now,
@@ -143,7 +145,7 @@ impl DeliveryLedger for InMemoryDeliveryLedger {
             entry.settled.notify_waiters();
             book.completed.push_back((conversation_id.clone(), now));
         }
-        self.prune(&mut book, now);
+        self.prune(&mut book, now, 0);
         Ok(())
     }
 

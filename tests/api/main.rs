@@ -3,19 +3,26 @@
 //! outside. One test binary; one module per feature of the SPEC.
 
 mod helpers;
+mod observed_cloner;
 
+mod backpressure;
 mod body_limits;
+mod circuit_breaker;
 mod cli;
 mod concurrency;
 mod docs;
 mod elevenlabs;
+mod headers;
 mod health;
 mod internal_error;
 mod invalid_payload;
 mod invalid_voice_sample;
 mod multipart;
+mod redelivery;
+mod shutdown;
 mod signature;
 mod storage;
+mod storage_failure;
 mod upstream_errors;
 mod use_case;
 mod webhook_json;

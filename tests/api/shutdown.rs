@@ -1,0 +1,242 @@
+//! SIGTERM: the service stops accepting connections, lets the webhooks in flight finish within
+//! the grace period (`SHUTDOWN_GRACE_SECONDS`), then exits 0. Proven on the real binary, talking
+//! to a wiremock ElevenLabs whose clone answer is slow enough to be in flight at the signal.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use precall_webhook::adapters::SystemClock;
+use precall_webhook::domain::WebhookSecret;
+use precall_webhook::ports::Clock;
+use secrecy::SecretString;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::{ELEVENLABS_API_KEY, SECRET, body_of, json_payload, status_and_json, wav};
+
+const BIN: &str = env!("CARGO_BIN_EXE_precall-webhook");
+const CLONE_PATH: &str = "/v1/voices/add";
+
+/// The service as a child process; killed if the test ends before it exits.
+struct Service {
+    child: Child,
+    address: SocketAddr,
+    log: PathBuf,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Service {
+    /// Starts `precall-webhook serve` on a free loopback port, against `upstream`, in `dir`
+    /// (so no `.env` is picked up), with nothing inherited from the environment.
+    fn start(dir: &Path, upstream: &MockServer) -> Self {
+        // A port that was free a moment ago: bound, read, released.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let log = dir.join("service.log");
+        let output = std::fs::File::create(&log).expect("a log file");
+        let (base_url, port_text) = (upstream.uri(), port.to_string());
+        let child = Command::new(BIN)
+            .arg("serve")
+            .current_dir(dir)
+            .env_clear()
+            .envs([
+                ("ELEVENLABS_API_KEY", ELEVENLABS_API_KEY),
+                ("ELEVENLABS_WEBHOOK_SECRET", SECRET),
+                ("ELEVENLABS_API_BASE_URL", base_url.as_str()),
+                ("PRECALL_WEBHOOK_HOST", "127.0.0.1"),
+                ("PRECALL_WEBHOOK_PORT", port_text.as_str()),
+                ("SHUTDOWN_GRACE_SECONDS", "20"),
+            ])
+            .stdin(Stdio::null())
+            .stdout(output.try_clone().expect("a log file handle"))
+            .stderr(output)
+            .spawn()
+            .expect("the binary starts");
+        Self {
+            child,
+            address: SocketAddr::from(([127, 0, 0, 1], port)),
+            log,
+        }
+    }
+
+    /// What the service logged so far, for failure messages.
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Panics, with the log, when the service has exited already.
+    fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("the service exited early ({status}):\n{}", self.log());
+        }
+    }
+
+    /// Sends SIGTERM.
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM failed: {status}");
+    }
+
+    /// Waits for the process to exit.
+    async fn exit_status(&mut self) -> ExitStatus {
+        // Not a timing assertion: a guard (beyond the 20 s grace period) so that a service that
+        // never exits fails the test instead of hanging it.
+        let wait = async {
+            loop {
+                if let Some(status) = self.child.try_wait().expect("the child can be waited on") {
+                    return status;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        match tokio::time::timeout(Duration::from_secs(60), wait).await {
+            Ok(status) => status,
+            Err(_) => panic!("the service did not exit within 60 s:\n{}", self.log()),
+        }
+    }
+}
+
+/// An HTTP client that keeps no idle connection (an idle keep-alive connection is still a
+/// connection the service has to close on shutdown).
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("an HTTP client")
+}
+
+/// Polls `/health` until the freshly started process answers.
+async fn wait_until_healthy(service: &mut Service, client: &reqwest::Client) {
+    let url = format!("http://{}/health", service.address);
+    for _ in 0..600 {
+        service.assert_running();
+        if let Ok(response) = client.get(&url).send().await
+            && response.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("/health never answered:\n{}", service.log());
+}
+
+/// Polls until `upstream` has received the clone request.
+async fn wait_for_the_clone_request(upstream: &MockServer) {
+    let arrived = async {
+        loop {
+            let requests = upstream.received_requests().await.unwrap_or_default();
+            if requests.iter().any(|r| r.url.path() == CLONE_PATH) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), arrived)
+        .await
+        .expect("the clone reached ElevenLabs within 30 s");
+}
+
+/// Whether a new connection to `address` gets a response to `GET /health`: `false` when it is
+/// refused, closed or left unanswered.
+async fn answers_a_new_connection(address: SocketAddr) -> bool {
+    let exchange = async {
+        let mut stream = TcpStream::connect(address).await.ok()?;
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+            .await
+            .ok()?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await.ok()?;
+        Some(head.starts_with(b"HTTP/1.1 200"))
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), exchange).await,
+        Ok(Some(true))
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sigterm_stops_accepting_finishes_the_webhook_in_flight_and_exits_0() {
+    let upstream = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(CLONE_PATH))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(
+                    json!({"voice_id": "voice_in_flight", "requires_verification": false}),
+                )
+                .set_delay(Duration::from_millis(1_500)),
+        )
+        .expect(1)
+        .mount(&upstream)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/v1/convai/agents/agent_def456uvw"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(&upstream)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut service = Service::start(dir.path(), &upstream);
+    let client = client();
+    wait_until_healthy(&mut service, &client).await;
+
+    let body = body_of(&json_payload("conv_shutdown", Some(&wav(5.0, 16_000))));
+    let signature = WebhookSecret::new(SecretString::from(SECRET))
+        .expect("a non-empty secret")
+        .sign(SystemClock.now_unix(), &body);
+    let in_flight = tokio::spawn(
+        client
+            .post(format!("http://{}/webhook", service.address))
+            .header("content-type", "application/json")
+            .header("elevenlabs-signature", signature)
+            .body(body)
+            .send(),
+    );
+    wait_for_the_clone_request(&upstream).await;
+    service.terminate();
+
+    // Best effort on the order of events: the signal is handled asynchronously, so a
+    // connection made in the moment after it may still be served; soon none is.
+    let refused = async {
+        while answers_a_new_connection(service.address).await {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), refused)
+        .await
+        .expect("after SIGTERM new connections are refused");
+
+    let response = tokio::time::timeout(Duration::from_secs(60), in_flight)
+        .await
+        .expect("the webhook in flight was answered within 60 s")
+        .unwrap()
+        .expect("the webhook in flight got a response, not a dropped connection");
+    let (status, answer) = status_and_json(response).await;
+    assert_eq!(status, 200, "{answer}\n{}", service.log());
+    assert_eq!(answer["voice_id"], "voice_in_flight", "{answer}");
+    assert_eq!(answer["agent_updated"], true, "{answer}");
+
+    let exit = service.exit_status().await;
+    assert!(exit.success(), "exit status {exit}:\n{}", service.log());
+    upstream.verify().await;
+}
