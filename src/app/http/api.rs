@@ -70,6 +70,11 @@ impl WebhookApi {
     /// lowercase hex HMAC-SHA256, keyed with the webhook secret, of `TIMESTAMP.` followed by the
     /// exact raw body; `TIMESTAMP` is unix seconds within 30 minutes of the server's clock.
     /// Compute it with `precall-webhook sign --secret S body.json`.
+    ///
+    /// **Redelivery**: a `conversation_id` handled successfully within the retention window is
+    /// answered with that first success and `Idempotent-Replayed: true`, without cloning again;
+    /// the same `conversation_id` with different content is `409 DUPLICATE_CONVERSATION`.
+    /// **Load**: when too many clones are in flight the answer is `503 BUSY` with `Retry-After`.
     #[oai(path = "/webhook", method = "post", tag = "ApiTags::Webhook")]
     async fn webhook(
         &self,
