@@ -65,29 +65,9 @@ fn in_secs(seconds: u64) -> Instant {
     Instant::now() + Duration::from_secs(seconds)
 }
 
-/// A `seconds`-long 16-bit mono PCM WAV at 8 kHz (a quiet sawtooth).
+/// A `seconds`-long 16-bit mono PCM WAV at 8 kHz.
 fn wav(seconds: u32) -> Bytes {
-    const RATE: u32 = 8_000;
-    let frames = RATE * seconds;
-    let data_len = frames * 2;
-    let mut out = Vec::with_capacity(44 + data_len as usize);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes()); // fmt chunk size
-    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    out.extend_from_slice(&1u16.to_le_bytes()); // mono
-    out.extend_from_slice(&RATE.to_le_bytes());
-    out.extend_from_slice(&(RATE * 2).to_le_bytes()); // byte rate
-    out.extend_from_slice(&2u16.to_le_bytes()); // block align
-    out.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data_len.to_le_bytes());
-    for i in 0..frames {
-        let value = (i % 64) as i16 * 100 - 3_200;
-        out.extend_from_slice(&value.to_le_bytes());
-    }
-    Bytes::from(out)
+    Bytes::from(crate::app::tone::wav(f64::from(seconds), 8_000))
 }
 
 fn sample(bytes: Bytes) -> VoiceSample {
