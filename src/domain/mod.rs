@@ -1,6 +1,7 @@
 //! The domain: pure types parsed at the edge and the clone-and-personalise use case.
 //! No HTTP framework, no HTTP client, no async runtime I/O and no disk in here.
 
+mod audio_lengths;
 mod caller;
 mod delivery;
 mod event;

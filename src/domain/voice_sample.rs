@@ -19,6 +19,8 @@ use std::ops::RangeInclusive;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use bytes::Bytes;
+
+use super::audio_lengths::lengths_fit;
 use symphonia::core::codecs::{
     CODEC_TYPE_NULL, CODEC_TYPE_PCM_ALAW, CODEC_TYPE_PCM_F32LE, CODEC_TYPE_PCM_F64LE,
     CODEC_TYPE_PCM_MULAW, CODEC_TYPE_PCM_S16LE, CODEC_TYPE_PCM_S24LE, CODEC_TYPE_PCM_S32LE,
@@ -182,6 +184,12 @@ impl VoiceSample {
         }
         let sniffed = sniff(&bytes).ok_or(VoiceSampleError::NotAudio)?;
         let audio = bytes.slice(sniffed.audio_start..);
+        if !lengths_fit(sniffed.format, &audio) {
+            return Err(VoiceSampleError::Undecodable {
+                format: sniffed.format,
+                reason: "malformed metadata (a length runs past the end of the data)".to_owned(),
+            });
+        }
         let measured = catch_unwind(AssertUnwindSafe(|| measure(&audio, &sniffed)))
             .unwrap_or_else(|_| Err("malformed data (the decoder crashed)".to_owned()))
             .map_err(|reason| VoiceSampleError::Undecodable {
@@ -635,6 +643,23 @@ mod tests {
             (got - expected).abs() <= tolerance,
             "{sample:?}: expected {expected} s ± {tolerance}"
         );
+    }
+
+    #[test]
+    fn refuses_metadata_lengths_that_would_make_the_decoder_allocate_gigabytes() {
+        // Found by the audio_probe fuzz target: each file is under 4 KB and declares a 4 GiB
+        // comment, picture or INFO item that symphonia would allocate before reading it.
+        for (name, format) in [
+            ("flac_picture_media_type_len_4g.flac", AudioFormat::Flac),
+            ("flac_vorbis_comment_len_4g.flac", AudioFormat::Flac),
+            ("fuzzer_found_flac_comment_oom.flac", AudioFormat::Flac),
+            ("ogg_vorbis_comment_len_4g.ogg", AudioFormat::OggVorbis),
+            ("wav_info_item_len_4g.wav", AudioFormat::Wav),
+        ] {
+            let reason =
+                undecodable_reason(probe(fixture(&format!("hostile/{name}")), &LIMITS), format);
+            assert!(reason.starts_with("malformed metadata"), "{name}: {reason}");
+        }
     }
 
     fn undecodable_reason(
