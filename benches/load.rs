@@ -133,11 +133,24 @@ fn start_server(upstream: &MockServer, port: u16) -> Child {
         ("PRECALL_WEBHOOK_PORT", port.to_string()),
         ("LOG_LEVEL", "ERROR".to_owned()),
     ]);
+    // Settings to try (MAX_CONCURRENT_CLONES=8, CLONE_QUEUE_TIMEOUT_SECONDS=30, LOG_LEVEL=INFO…)
+    // pass through from the bench's own environment.
+    let overrides = std::env::vars().filter(|(k, _)| {
+        k.starts_with("CLONE_")
+            || k.starts_with("MAX_")
+            || k.starts_with("CIRCUIT_")
+            || k == "LOG_LEVEL"
+    });
     match Command::new(env!("CARGO_BIN_EXE_precall-webhook"))
         .arg("serve")
         .env_clear()
         .envs(vars)
-        .stdout(Stdio::null())
+        .envs(overrides)
+        .stdout(if std::env::var_os("LOG_LEVEL").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .stderr(Stdio::inherit())
         .spawn()
     {
