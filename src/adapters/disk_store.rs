@@ -40,11 +40,6 @@ impl DiskSampleStore {
         fs::remove_file(&probe).map_err(with_path)?;
         Ok(Self { directory })
     }
-
-    /// The directory samples go to.
-    pub fn directory(&self) -> &Path {
-        &self.directory
-    }
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {

@@ -72,11 +72,6 @@ pub struct PreparedCall {
 }
 
 impl PreparedCall {
-    /// The conversation this call is for.
-    pub fn conversation_id(&self) -> &ConversationId {
-        &self.conversation_id
-    }
-
     /// The measured sample, if one was sent.
     pub fn sample(&self) -> Option<&VoiceSample> {
         self.voice.as_ref().map(|(sample, _)| sample)
@@ -142,11 +137,6 @@ impl PersonaliseCall {
     /// Builds the use case.
     pub fn new(ports: PersonalisePorts, settings: PersonaliseSettings) -> Self {
         Self { ports, settings }
-    }
-
-    /// The settings in force.
-    pub fn settings(&self) -> &PersonaliseSettings {
-        &self.settings
     }
 
     /// Measures the sample and decides the voice name and greeting. CPU-bound and bounded

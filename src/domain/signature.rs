@@ -144,11 +144,6 @@ impl SignatureHeader {
             digest,
         })
     }
-
-    /// The signed unix timestamp, in seconds.
-    pub fn timestamp(&self) -> i64 {
-        self.timestamp
-    }
 }
 
 fn parse_timestamp(text: &str) -> Result<(i64, String), SignatureError> {

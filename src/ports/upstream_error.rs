@@ -24,10 +24,3 @@ pub enum UpstreamError {
     #[error("Too many voice clones in flight; retry in {} s", .0.as_secs().max(1))]
     Busy(Duration),
 }
-
-impl UpstreamError {
-    /// Whether the cause is on the platform's side and a later retry may succeed.
-    pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Unavailable(_))
-    }
-}
