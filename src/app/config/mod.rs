@@ -1,0 +1,255 @@
+//! Configuration from the environment (and an optional `.env`, loaded by the CLI before this
+//! runs). Every variable is read and checked up front; all problems are reported together,
+//! one line per variable, and the service never starts half-configured.
+
+mod log;
+mod reader;
+mod settings;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::domain::{GreetingTemplate, SampleLimits, WebhookSecret};
+
+pub use log::{LogConfig, LogFormat, LogLevel};
+pub use settings::{ReliabilitySettings, UpstreamSettings};
+
+use reader::{Reader, parse_bool, positive_number, seconds, whole};
+
+/// The webhook secret used by `serve --offline` when none is configured.
+pub const OFFLINE_WEBHOOK_SECRET: &str = "dev-secret";
+/// The greeting used when `DEFAULT_FIRST_MESSAGE` is not set.
+pub const DEFAULT_FIRST_MESSAGE: &str = "Hallo {name}, fijn dat je belt!";
+/// Room for the JSON around a base64 sample, or the multipart framing and metadata around a file.
+const BODY_OVERHEAD_BYTES: u64 = 64 * 1024;
+
+/// The validated configuration. Secrets are `secrecy` types: `Debug` shows them redacted.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `ELEVENLABS_API_KEY`; `None` only in offline mode.
+    pub api_key: Option<SecretString>,
+    /// `ELEVENLABS_WEBHOOK_SECRET` (`dev-secret` in offline mode when unset).
+    pub webhook_secret: WebhookSecret,
+    /// `ELEVENLABS_API_BASE_URL`, without a trailing slash.
+    pub api_base_url: String,
+    /// `PRECALL_WEBHOOK_HOST`.
+    pub host: IpAddr,
+    /// `PRECALL_WEBHOOK_PORT` (0 picks a free port).
+    pub port: u16,
+    /// `LOG_LEVEL`, `LOG_FORMAT`, `LOG_DIR`.
+    pub log: LogConfig,
+    /// `VOICE_CLONE_MIN_DURATION` and `VOICE_CLONE_MAX_SIZE_MB`.
+    pub sample_limits: SampleLimits,
+    /// `DEFAULT_FIRST_MESSAGE`.
+    pub first_message: GreetingTemplate,
+    /// `VOICE_SAMPLE_STORAGE_PATH`.
+    pub storage_path: PathBuf,
+    /// `ENABLE_VOICE_SAMPLE_STORAGE`.
+    pub storage_enabled: bool,
+    /// `REQUEST_BODY_TIMEOUT_SECONDS`: the whole body must arrive within this, else 408.
+    pub body_timeout: Duration,
+    /// `SHUTDOWN_GRACE_SECONDS`: how long in-flight webhooks may finish after SIGTERM.
+    pub shutdown_grace: Duration,
+    /// Timeouts and retries towards ElevenLabs.
+    pub upstream: UpstreamSettings,
+    /// Redelivery, concurrency and circuit-breaker settings.
+    pub reliability: ReliabilitySettings,
+}
+
+impl Config {
+    /// The largest request body accepted: a base64-encoded sample at the size limit plus
+    /// room for the JSON or multipart framing around it.
+    pub fn max_body_bytes(&self) -> u64 {
+        self.sample_limits.max_bytes.div_ceil(3) * 4 + BODY_OVERHEAD_BYTES
+    }
+
+    /// Reads the configuration through `var` (the process environment in production).
+    /// With `offline`, the API key is not needed and the webhook secret defaults to
+    /// [`OFFLINE_WEBHOOK_SECRET`].
+    ///
+    /// # Errors
+    /// Every problem found, one per variable.
+    pub fn from_vars(
+        var: impl Fn(&str) -> Option<String>,
+        offline: bool,
+    ) -> Result<Self, ConfigErrors> {
+        let mut r = Reader::new(&var);
+
+        let api_key = r.secret("ELEVENLABS_API_KEY", !offline);
+        let webhook_secret = r
+            .secret("ELEVENLABS_WEBHOOK_SECRET", !offline)
+            .or_else(|| offline.then(|| SecretString::from(OFFLINE_WEBHOOK_SECRET)))
+            // Blank values count as unset above, so the secret is never empty here.
+            .and_then(|s| WebhookSecret::new(s).ok());
+        let api_base_url = r.parse_with(
+            "ELEVENLABS_API_BASE_URL",
+            "https://api.elevenlabs.io",
+            |v| {
+                let v = v.trim().trim_end_matches('/');
+                if (v.starts_with("http://") || v.starts_with("https://"))
+                    && v.len() > "https://".len()
+                {
+                    Ok(v.to_owned())
+                } else {
+                    Err("expected an http:// or https:// URL".into())
+                }
+            },
+        );
+        let host = r.parse("PRECALL_WEBHOOK_HOST", "0.0.0.0");
+        let port = r.parse("PRECALL_WEBHOOK_PORT", "3005");
+        let level = r.parse("LOG_LEVEL", "INFO");
+        let format = r.parse("LOG_FORMAT", "text");
+        let log_dir = r.optional_path("LOG_DIR");
+        let min_duration = r.parse_with("VOICE_CLONE_MIN_DURATION", "3.0", |v| {
+            positive_number(v, 0.0, 600.0)
+        });
+        let max_size_mb = r.parse_with("VOICE_CLONE_MAX_SIZE_MB", "10.0", |v| {
+            positive_number(v, 0.001, 100.0)
+        });
+        let first_message = r.parse_with("DEFAULT_FIRST_MESSAGE", DEFAULT_FIRST_MESSAGE, |v| {
+            GreetingTemplate::parse(v).map_err(|e| e.to_string())
+        });
+        let storage_path = r
+            .optional_path("VOICE_SAMPLE_STORAGE_PATH")
+            .unwrap_or_else(|| PathBuf::from("./storage/voice_samples"));
+        let storage_enabled = r.parse_with("ENABLE_VOICE_SAMPLE_STORAGE", "false", parse_bool);
+        let body_timeout = r.parse_with("REQUEST_BODY_TIMEOUT_SECONDS", "30", seconds);
+        let shutdown_grace = r.parse_with("SHUTDOWN_GRACE_SECONDS", "20", seconds);
+        let deadline = r.parse_with("ELEVENLABS_TIMEOUT_SECONDS", "30", seconds);
+        let connect_timeout = r.parse_with("ELEVENLABS_CONNECT_TIMEOUT_SECONDS", "5", seconds);
+        let request_timeout = r.parse_with("ELEVENLABS_REQUEST_TIMEOUT_SECONDS", "20", seconds);
+        let max_retries = r.parse_with("ELEVENLABS_MAX_RETRIES", "3", |v| whole(v, 0, 10));
+        let max_concurrent_clones =
+            r.parse_with("MAX_CONCURRENT_CLONES", "4", |v| whole(v, 1, 256));
+        let clone_queue_capacity =
+            r.parse_with("CLONE_QUEUE_CAPACITY", "512", |v| whole(v, 64, 100_000));
+        let clone_queue_timeout = r.parse_with("CLONE_QUEUE_TIMEOUT_SECONDS", "10", seconds);
+        let breaker_threshold =
+            r.parse_with("CIRCUIT_BREAKER_THRESHOLD", "5", |v| whole(v, 1, 1000));
+        let breaker_cool_down = r.parse_with("CIRCUIT_BREAKER_COOLDOWN_SECONDS", "30", seconds);
+        let idempotency_retention = r.parse_with("IDEMPOTENCY_RETENTION_SECONDS", "3600", |v| {
+            positive_number(v, 1.0, 7.0 * 86_400.0).map(Duration::from_secs_f64)
+        });
+        let idempotency_max_entries = r.parse_with("IDEMPOTENCY_MAX_ENTRIES", "10000", |v| {
+            whole(v, 100, 10_000_000)
+        });
+        let max_header_bytes =
+            r.parse_with("MAX_HEADER_BYTES", "16384", |v| whole(v, 1024, 1024 * 1024));
+
+        let errors = r.into_errors();
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        // Every `None` pushed an error above, so with no errors all of these are `Some`.
+        let (
+            Some(webhook_secret),
+            Some(api_base_url),
+            Some(host),
+            Some(port),
+            Some(level),
+            Some(format),
+            Some(min_duration),
+            Some(max_size_mb),
+            Some(first_message),
+            Some(storage_enabled),
+            Some(body_timeout),
+            Some(shutdown_grace),
+            Some(deadline),
+            Some(connect_timeout),
+            Some(request_timeout),
+            Some(max_retries),
+            Some(max_concurrent_clones),
+            Some(clone_queue_capacity),
+            Some(clone_queue_timeout),
+            Some(breaker_threshold),
+            Some(breaker_cool_down),
+            Some(idempotency_retention),
+            Some(idempotency_max_entries),
+            Some(max_header_bytes),
+        ) = (
+            webhook_secret,
+            api_base_url,
+            host,
+            port,
+            level,
+            format,
+            min_duration,
+            max_size_mb,
+            first_message,
+            storage_enabled,
+            body_timeout,
+            shutdown_grace,
+            deadline,
+            connect_timeout,
+            request_timeout,
+            max_retries,
+            max_concurrent_clones,
+            clone_queue_capacity,
+            clone_queue_timeout,
+            breaker_threshold,
+            breaker_cool_down,
+            idempotency_retention,
+            idempotency_max_entries,
+            max_header_bytes,
+        )
+        else {
+            return Err(ConfigErrors(vec!["configuration incomplete".into()]));
+        };
+        Ok(Self {
+            api_key,
+            webhook_secret,
+            api_base_url,
+            host,
+            port,
+            log: LogConfig {
+                level,
+                format,
+                directory: log_dir,
+            },
+            sample_limits: SampleLimits {
+                min_duration_seconds: min_duration,
+                // MB are 10^6 bytes, as the SPEC says; the product is exact for sane inputs.
+                max_bytes: (max_size_mb * 1_000_000.0).round() as u64,
+            },
+            first_message,
+            storage_path,
+            storage_enabled,
+            body_timeout,
+            shutdown_grace,
+            upstream: UpstreamSettings {
+                deadline,
+                connect_timeout,
+                request_timeout,
+                max_retries: max_retries as u32,
+            },
+            reliability: ReliabilitySettings {
+                max_concurrent_clones,
+                clone_queue_capacity,
+                clone_queue_timeout,
+                breaker_threshold: breaker_threshold as u32,
+                breaker_cool_down,
+                idempotency_retention,
+                idempotency_max_entries,
+                max_header_bytes,
+            },
+        })
+    }
+}
+
+/// Everything wrong with the configuration, one line per variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join("\n"))
+    }
+}
+
+impl std::error::Error for ConfigErrors {}

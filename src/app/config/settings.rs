@@ -1,0 +1,38 @@
+//! Typed groups of settings for the upstream client and the reliability machinery, so the
+//! code that uses them takes one small struct rather than the whole `Config`.
+
+use std::time::Duration;
+
+/// How the service treats ElevenLabs: timeouts and retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpstreamSettings {
+    /// `ELEVENLABS_TIMEOUT_SECONDS`: all upstream work of one webhook, retries included.
+    pub deadline: Duration,
+    /// `ELEVENLABS_CONNECT_TIMEOUT_SECONDS`: establishing a connection.
+    pub connect_timeout: Duration,
+    /// `ELEVENLABS_REQUEST_TIMEOUT_SECONDS`: one attempt of one call.
+    pub request_timeout: Duration,
+    /// `ELEVENLABS_MAX_RETRIES`: retries after the first attempt (429, 5xx, connection errors).
+    pub max_retries: u32,
+}
+
+/// Protection against redelivery, bursts and a failing upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReliabilitySettings {
+    /// `MAX_CONCURRENT_CLONES`: clone requests in flight upstream at once.
+    pub max_concurrent_clones: usize,
+    /// `CLONE_QUEUE_CAPACITY`: clones that may wait for a slot; more get `503 BUSY` at once.
+    pub clone_queue_capacity: usize,
+    /// `CLONE_QUEUE_TIMEOUT_SECONDS`: longest wait for a clone slot before `503 BUSY`.
+    pub clone_queue_timeout: Duration,
+    /// `CIRCUIT_BREAKER_THRESHOLD`: consecutive upstream failures that open the breaker.
+    pub breaker_threshold: u32,
+    /// `CIRCUIT_BREAKER_COOLDOWN_SECONDS`: how long it stays open before a trial request.
+    pub breaker_cool_down: Duration,
+    /// `IDEMPOTENCY_RETENTION_SECONDS`: how long a handled conversation is answered from memory.
+    pub idempotency_retention: Duration,
+    /// `IDEMPOTENCY_MAX_ENTRIES`: most conversations remembered (oldest forgotten first).
+    pub idempotency_max_entries: usize,
+    /// `MAX_HEADER_BYTES`: total size of request headers before `431`.
+    pub max_header_bytes: usize,
+}

@@ -1,0 +1,118 @@
+//! Tests of the configuration as a whole: defaults, required variables, one line per problem,
+//! redaction and accepted spellings.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use super::*;
+use crate::domain::WebhookSecret;
+
+fn from(pairs: &[(&str, &str)], offline: bool) -> Result<Config, ConfigErrors> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_vars(|k| map.get(k).cloned(), offline)
+}
+
+const KEYS: [(&str, &str); 2] = [
+    ("ELEVENLABS_API_KEY", "sk_test"),
+    ("ELEVENLABS_WEBHOOK_SECRET", "whsec"),
+];
+
+#[test]
+fn applies_the_spec_defaults() {
+    let c = from(&KEYS, false).unwrap();
+    assert_eq!(c.port, 3005);
+    assert_eq!(c.host.to_string(), "0.0.0.0");
+    assert_eq!(c.api_base_url, "https://api.elevenlabs.io");
+    assert_eq!(c.log.level, LogLevel::Info);
+    assert_eq!(c.log.format, LogFormat::Text);
+    assert_eq!(c.sample_limits.min_duration_seconds, 3.0);
+    assert_eq!(c.sample_limits.max_bytes, 10_000_000);
+    assert_eq!(c.first_message.as_str(), DEFAULT_FIRST_MESSAGE);
+    assert!(!c.storage_enabled);
+    assert_eq!(c.body_timeout, Duration::from_secs(30));
+    assert_eq!(c.shutdown_grace, Duration::from_secs(20));
+    assert_eq!(c.upstream.deadline, Duration::from_secs(30));
+    assert_eq!(c.upstream.max_retries, 3);
+    let r = c.reliability;
+    assert_eq!(r.max_concurrent_clones, 4);
+    assert_eq!(r.clone_queue_capacity, 512);
+    assert_eq!(r.clone_queue_timeout, Duration::from_secs(10));
+    assert_eq!(r.breaker_threshold, 5);
+    assert_eq!(r.breaker_cool_down, Duration::from_secs(30));
+    assert_eq!(r.idempotency_retention, Duration::from_secs(3600));
+    assert_eq!(r.max_header_bytes, 16 * 1024);
+    assert_eq!(c.max_body_bytes(), 13_333_336 + 65_536);
+}
+
+#[test]
+fn requires_the_key_and_secret_unless_offline() {
+    let err = from(&[], false).unwrap_err();
+    assert_eq!(
+        err.0,
+        vec![
+            "ELEVENLABS_API_KEY: required but not set",
+            "ELEVENLABS_WEBHOOK_SECRET: required but not set"
+        ]
+    );
+    let c = from(&[], true).unwrap();
+    assert!(c.api_key.is_none());
+    let signed = WebhookSecret::new(SecretString::from(OFFLINE_WEBHOOK_SECRET))
+        .unwrap()
+        .sign(1, b"x");
+    assert_eq!(c.webhook_secret.verify(Some(&signed), b"x", 1), Ok(()));
+}
+
+#[test]
+fn reports_every_bad_variable_on_its_own_line_without_echoing_values() {
+    let mut vars = KEYS.to_vec();
+    vars.extend([
+        ("PRECALL_WEBHOOK_PORT", "abc"),
+        ("VOICE_CLONE_MIN_DURATION", "-1"),
+        ("LOG_LEVEL", "LOUD"),
+        ("LOG_FORMAT", "xml"),
+        ("ENABLE_VOICE_SAMPLE_STORAGE", "maybe"),
+        ("ELEVENLABS_API_BASE_URL", "ftp://x"),
+        ("PRECALL_WEBHOOK_HOST", "not-an-ip"),
+    ]);
+    let err = from(&vars, false).unwrap_err();
+    let names: Vec<&str> = err.0.iter().map(|l| l.split(':').next().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "ELEVENLABS_API_BASE_URL",
+            "PRECALL_WEBHOOK_HOST",
+            "PRECALL_WEBHOOK_PORT",
+            "LOG_LEVEL",
+            "LOG_FORMAT",
+            "VOICE_CLONE_MIN_DURATION",
+            "ENABLE_VOICE_SAMPLE_STORAGE"
+        ]
+    );
+    assert!(!err.to_string().contains("abc") && !err.to_string().contains("LOUD"));
+}
+
+#[test]
+fn debug_output_redacts_secrets() {
+    let c = from(&KEYS, false).unwrap();
+    let debug = format!("{c:?}");
+    assert!(!debug.contains("sk_test") && !debug.contains("whsec"));
+}
+
+#[test]
+fn accepts_warning_and_case_variants() {
+    let mut vars = KEYS.to_vec();
+    vars.extend([
+        ("LOG_LEVEL", "warning"),
+        ("LOG_FORMAT", "JSON"),
+        ("ELEVENLABS_API_BASE_URL", "http://127.0.0.1:9/"),
+    ]);
+    let c = from(&vars, false).unwrap();
+    assert_eq!(c.log.level, LogLevel::Warning);
+    assert_eq!(c.log.format, LogFormat::Json);
+    assert_eq!(c.api_base_url, "http://127.0.0.1:9");
+}
