@@ -1,6 +1,8 @@
-//! In-memory stand-ins for the voice platform and the sample store. They record every call,
-//! can be told to fail, and can be slowed down; the offline mode and the tests run on them.
+//! In-memory stand-ins for the voice platform and the sample store. They keep state like the
+//! platform does (voices persist until deleted, agents remember their settings), record every
+//! call, can be told to fail, and can be slowed down; the offline mode and the tests run on them.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -8,10 +10,10 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use crate::domain::{AgentId, AudioFormat, ConversationId, VoiceId};
+use crate::domain::{AgentId, AudioFormat, ConversationId, VoiceId, VoiceName};
 use crate::ports::{
-    AgentConfigurator, AgentUpdate, CloneRequest, ClonedVoice, SampleStore, SampleStoreError,
-    SampleToStore, StoredSample, UpstreamError, VoiceCloner,
+    AgentConfigurator, AgentSettings, AgentUpdate, CloneRequest, ClonedVoice, FoundVoice,
+    SampleStore, SampleStoreError, SampleToStore, StoredSample, UpstreamError, VoiceCloner,
 };
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -39,9 +41,13 @@ pub struct RecordedClone {
 #[derive(Default)]
 struct ClonerState {
     clones: Vec<RecordedClone>,
+    /// The voices on the account right now, oldest first.
+    live: Vec<VoiceId>,
     deleted: Vec<VoiceId>,
     clone_failure: Option<UpstreamError>,
     delete_failure: Option<UpstreamError>,
+    /// Clones still to make whose answer is then "lost" (returned as uncertain).
+    lost_answers: usize,
     latency: Duration,
 }
 
@@ -68,6 +74,12 @@ impl InMemoryVoiceCloner {
         lock(&self.state).delete_failure = error;
     }
 
+    /// Makes the next `n` clones create the voice and then lose the answer, as a platform
+    /// that times out or answers 5xx after acting does.
+    pub fn lose_clone_answers(&self, n: usize) {
+        lock(&self.state).lost_answers = n;
+    }
+
     /// Makes each clone take `latency` (to hold requests in flight in tests).
     pub fn set_latency(&self, latency: Duration) {
         lock(&self.state).latency = latency;
@@ -81,6 +93,11 @@ impl InMemoryVoiceCloner {
     /// Every voice deleted so far, in order.
     pub fn deleted(&self) -> Vec<VoiceId> {
         lock(&self.state).deleted.clone()
+    }
+
+    /// The voices on the account right now, oldest first.
+    pub fn live_voices(&self) -> Vec<VoiceId> {
+        lock(&self.state).live.clone()
     }
 }
 
@@ -98,6 +115,7 @@ impl VoiceCloner for InMemoryVoiceCloner {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let voice_id = VoiceId::parse(format!("voice_mem_{n:06}"))
             .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+        state.live.push(voice_id.clone());
         state.clones.push(RecordedClone {
             voice_id: voice_id.clone(),
             name: request.name.as_str().to_owned(),
@@ -106,10 +124,34 @@ impl VoiceCloner for InMemoryVoiceCloner {
             conversation_id: request.conversation_id.clone(),
             agent_id: request.agent_id.clone(),
         });
+        if state.lost_answers > 0 {
+            state.lost_answers -= 1;
+            return Err(UpstreamError::Uncertain {
+                reason: "clone voice: timed out".into(),
+                retry_after: None,
+            });
+        }
         Ok(ClonedVoice {
             voice_id,
             requires_verification: false,
         })
+    }
+
+    async fn find_voices(
+        &self,
+        conversation_id: &ConversationId,
+        _deadline: Instant,
+    ) -> Result<Vec<FoundVoice>, UpstreamError> {
+        let state = lock(&self.state);
+        Ok(state
+            .clones
+            .iter()
+            .filter(|c| &c.conversation_id == conversation_id && state.live.contains(&c.voice_id))
+            .map(|c| FoundVoice {
+                voice_id: c.voice_id.clone(),
+                name: VoiceName::on_platform(c.name.clone()),
+            })
+            .collect())
     }
 
     async fn delete_voice(
@@ -121,12 +163,11 @@ impl VoiceCloner for InMemoryVoiceCloner {
         if let Some(error) = state.delete_failure.clone() {
             return Err(error);
         }
-        if !state.clones.iter().any(|c| &c.voice_id == voice_id) {
-            return Err(UpstreamError::InvalidRequest(format!(
-                "voice_not_found: no voice {voice_id}"
-            )));
+        // Already gone counts as deleted, as on the platform's 404.
+        if let Some(at) = state.live.iter().position(|v| v == voice_id) {
+            state.live.remove(at);
+            state.deleted.push(voice_id.clone());
         }
-        state.deleted.push(voice_id.clone());
         Ok(())
     }
 }
@@ -143,7 +184,12 @@ pub struct RecordedAgentUpdate {
 #[derive(Default)]
 struct AgentState {
     updates: Vec<RecordedAgentUpdate>,
+    /// What each agent has now.
+    agents: HashMap<AgentId, AgentSettings>,
     failure: Option<UpstreamError>,
+    /// Updates still to apply whose answer is then "lost" (returned as uncertain).
+    lost_answers: usize,
+    read_failure: Option<UpstreamError>,
 }
 
 /// An [`AgentConfigurator`] that records updates in memory.
@@ -161,6 +207,25 @@ impl InMemoryAgentConfigurator {
     /// Makes every following update fail with `error` (`None` to succeed again).
     pub fn fail_updates_with(&self, error: Option<UpstreamError>) {
         lock(&self.state).failure = error;
+    }
+
+    /// Makes every following read of an agent fail with `error` (`None` to succeed again).
+    pub fn fail_reads_with(&self, error: Option<UpstreamError>) {
+        lock(&self.state).read_failure = error;
+    }
+
+    /// Makes the next `n` updates apply and then lose the answer.
+    pub fn lose_update_answers(&self, n: usize) {
+        lock(&self.state).lost_answers = n;
+    }
+
+    /// What the agent has now, as `read_agent` would say.
+    pub fn settings(&self, agent_id: &AgentId) -> AgentSettings {
+        lock(&self.state)
+            .agents
+            .get(agent_id)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Every successful update so far, in order.
@@ -181,11 +246,37 @@ impl AgentConfigurator for InMemoryAgentConfigurator {
         if let Some(error) = state.failure.clone() {
             return Err(error);
         }
+        let agent = state.agents.entry(agent_id.clone()).or_default();
+        if let Some(voice_id) = &update.voice_id {
+            agent.voice_id = Some(voice_id.clone());
+        }
+        if let Some(first_message) = &update.first_message {
+            agent.first_message = Some(first_message.clone());
+        }
         state.updates.push(RecordedAgentUpdate {
             agent_id: agent_id.clone(),
             update: update.clone(),
         });
+        if state.lost_answers > 0 {
+            state.lost_answers -= 1;
+            return Err(UpstreamError::Uncertain {
+                reason: "update agent: timed out".into(),
+                retry_after: None,
+            });
+        }
         Ok(())
+    }
+
+    async fn read_agent(
+        &self,
+        agent_id: &AgentId,
+        _deadline: Instant,
+    ) -> Result<AgentSettings, UpstreamError> {
+        let state = lock(&self.state);
+        if let Some(error) = state.read_failure.clone() {
+            return Err(error);
+        }
+        Ok(state.agents.get(agent_id).cloned().unwrap_or_default())
     }
 }
 

@@ -10,11 +10,31 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::domain::{CallOutcome, ConversationId, Fingerprint};
-use crate::ports::{Claim, DeliveryLedger, LedgerError};
+use crate::ports::{Claim, ClaimToken, DeliveryLedger, LedgerError};
 
 enum State {
-    InFlight { lease_until: Instant },
-    Completed { outcome: CallOutcome, at: Instant },
+    InFlight {
+        token: ClaimToken,
+        lease_until: Instant,
+    },
+    Completed {
+        outcome: CallOutcome,
+        at: Instant,
+    },
+    /// A failed delivery that may have left a voice behind: the next claim is told so.
+    Uncertain {
+        at: Instant,
+    },
+}
+
+impl State {
+    /// When a settled entry was settled (in-flight ones are not settled).
+    fn settled_at(&self) -> Option<Instant> {
+        match self {
+            Self::InFlight { .. } => None,
+            Self::Completed { at, .. } | Self::Uncertain { at } => Some(*at),
+        }
+    }
 }
 
 struct Entry {
@@ -27,11 +47,12 @@ struct Entry {
 #[derive(Default)]
 struct Book {
     entries: HashMap<ConversationId, Entry>,
-    /// Completed conversations, oldest first, for expiry and eviction.
-    completed: VecDeque<(ConversationId, Instant)>,
+    /// Settled conversations (completed, or released uncertain), oldest first, for expiry and
+    /// eviction.
+    settled: VecDeque<(ConversationId, Instant)>,
 }
 
-/// Remembers completed deliveries for `retention`, at most `capacity` of them (the oldest go
+/// Remembers settled deliveries for `retention`, at most `capacity` of them (the oldest go
 /// first). Its clock is tokio's, so tests can pause time.
 pub struct InMemoryDeliveryLedger {
     book: Mutex<Book>,
@@ -49,7 +70,7 @@ impl InMemoryDeliveryLedger {
         }
     }
 
-    /// Conversations remembered right now (in flight or completed).
+    /// Conversations remembered right now (in flight or settled).
     pub fn len(&self) -> usize {
         self.lock().entries.len()
     }
@@ -63,21 +84,62 @@ impl InMemoryDeliveryLedger {
         self.book.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Drops completed entries past retention, then the oldest while more than `capacity`
+    /// Drops settled entries past retention, then the oldest while more than `capacity`
     /// would be remembered once `incoming` new entries are added.
     fn prune(&self, book: &mut Book, now: Instant, incoming: usize) {
-        while let Some((id, at)) = book.completed.front().cloned() {
+        while let Some((id, at)) = book.settled.front().cloned() {
             let expired = now.duration_since(at) >= self.retention;
             if !expired && book.entries.len() + incoming <= self.capacity {
                 break;
             }
-            book.completed.pop_front();
-            // The entry may have been replaced since; only drop the completion recorded here.
-            if matches!(book.entries.get(&id), Some(Entry { state: State::Completed { at: done, .. }, .. }) if *done == at)
+            book.settled.pop_front();
+            // The entry may have been replaced since; only drop the settlement recorded here.
+            if book
+                .entries
+                .get(&id)
+                .is_some_and(|entry| entry.state.settled_at() == Some(at))
             {
                 book.entries.remove(&id);
             }
         }
+    }
+
+    /// Settles the claim `token` owns as `state` (or forgets it with `None`); `false` when the
+    /// token no longer owns it.
+    fn settle(
+        &self,
+        conversation_id: &ConversationId,
+        token: &ClaimToken,
+        state: Option<State>,
+    ) -> bool {
+        let now = Instant::now();
+        let mut book = self.lock();
+        let owned = matches!(
+            book.entries.get(conversation_id),
+            Some(Entry { state: State::InFlight { token: owner, .. }, .. }) if owner == token
+        );
+        if !owned {
+            return false;
+        }
+        let settled_at = state.as_ref().and_then(State::settled_at);
+        let entry = match state {
+            Some(state) => book.entries.get_mut(conversation_id).map(|entry| {
+                entry.state = state;
+                Arc::clone(&entry.settled)
+            }),
+            None => book
+                .entries
+                .remove(conversation_id)
+                .map(|entry| entry.settled),
+        };
+        if let Some(settled) = entry {
+            settled.notify_waiters();
+        }
+        if let Some(at) = settled_at {
+            book.settled.push_back((conversation_id.clone(), at));
+        }
+        self.prune(&mut book, now, 0);
+        true
     }
 }
 
@@ -93,76 +155,68 @@ impl DeliveryLedger for InMemoryDeliveryLedger {
         let mut book = self.lock();
         let incoming = usize::from(!book.entries.contains_key(conversation_id));
         self.prune(&mut book, now, incoming);
-        if let Some(entry) = book.entries.get(conversation_id) {
-            let live = match &entry.state {
-                State::InFlight { lease_until } => *lease_until > now,
-                State::Completed { .. } => true,
-            };
-            if live {
-                if entry.fingerprint != fingerprint {
-                    return Ok(Claim::Conflict);
+        let uncertain = match book.entries.get(conversation_id) {
+            None => false,
+            Some(entry) => match &entry.state {
+                State::InFlight { lease_until, .. } if *lease_until > now => {
+                    return Ok(if entry.fingerprint == fingerprint {
+                        Claim::InFlight
+                    } else {
+                        Claim::Conflict
+                    });
                 }
-                return Ok(match &entry.state {
-                    State::InFlight { .. } => Claim::InFlight,
-                    State::Completed { outcome, .. } => Claim::Completed(outcome.clone()),
-                });
-            }
-        }
-        // New, or an in-flight claim whose owner vanished (its lease ran out).
+                State::Completed { outcome, .. } => {
+                    return Ok(if entry.fingerprint == fingerprint {
+                        Claim::Completed(outcome.clone())
+                    } else {
+                        Claim::Conflict
+                    });
+                }
+                // Its owner vanished mid-delivery: it may have been cloning.
+                State::InFlight { .. } | State::Uncertain { .. } => true,
+            },
+        };
         let settled = book
             .entries
             .remove(conversation_id)
             .map(|old| old.settled)
             .unwrap_or_default();
+        let token = ClaimToken::new(uuid::Uuid::new_v4().simple().to_string());
         book.entries.insert(
             conversation_id.clone(),
             Entry {
                 fingerprint,
                 state: State::InFlight {
+                    token: token.clone(),
                     lease_until: now + lease,
                 },
                 settled,
             },
         );
-        Ok(Claim::Claimed)
+        Ok(Claim::Claimed { token, uncertain })
     }
 
     async fn complete(
         &self,
         conversation_id: &ConversationId,
-        fingerprint: Fingerprint,
+        token: &ClaimToken,
         outcome: &CallOutcome,
-    ) -> Result<(), LedgerError> {
-        let now = Instant::now();
-        let mut book = self.lock();
-        if let Some(entry) = book.entries.get_mut(conversation_id)
-            && entry.fingerprint == fingerprint
-        {
-            entry.state = State::Completed {
-                outcome: outcome.clone(),
-                at: now,
-            };
-            entry.settled.notify_waiters();
-            book.completed.push_back((conversation_id.clone(), now));
-        }
-        self.prune(&mut book, now, 0);
-        Ok(())
+    ) -> Result<bool, LedgerError> {
+        let state = State::Completed {
+            outcome: outcome.clone(),
+            at: Instant::now(),
+        };
+        Ok(self.settle(conversation_id, token, Some(state)))
     }
 
     async fn release(
         &self,
         conversation_id: &ConversationId,
-        fingerprint: Fingerprint,
-    ) -> Result<(), LedgerError> {
-        let mut book = self.lock();
-        let owned = matches!(
-            book.entries.get(conversation_id),
-            Some(Entry { state: State::InFlight { .. }, fingerprint: f, .. }) if *f == fingerprint
-        );
-        if owned && let Some(entry) = book.entries.remove(conversation_id) {
-            entry.settled.notify_waiters();
-        }
-        Ok(())
+        token: &ClaimToken,
+        uncertain: bool,
+    ) -> Result<bool, LedgerError> {
+        let state = uncertain.then(|| State::Uncertain { at: Instant::now() });
+        Ok(self.settle(conversation_id, token, state))
     }
 
     async fn wait_settled(&self, conversation_id: &ConversationId, timeout: Duration) {
@@ -217,13 +271,24 @@ mod tests {
     const B: Fingerprint = Fingerprint([2; 32]);
     const LEASE: Duration = Duration::from_secs(60);
 
+    async fn claim(ledger: &InMemoryDeliveryLedger, c: &str, f: Fingerprint) -> (ClaimToken, bool) {
+        match ledger.claim(&id(c), f, LEASE).await {
+            Ok(Claim::Claimed { token, uncertain }) => (token, uncertain),
+            other => panic!("expected a claim, got {other:?}"),
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_completed_delivery_is_replayed_and_a_different_body_conflicts() {
         let ledger = InMemoryDeliveryLedger::new(Duration::from_secs(3600), 100);
-        assert_eq!(ledger.claim(&id("c1"), A, LEASE).await, Ok(Claim::Claimed));
+        let (token, uncertain) = claim(&ledger, "c1", A).await;
+        assert!(!uncertain);
         assert_eq!(ledger.claim(&id("c1"), A, LEASE).await, Ok(Claim::InFlight));
         assert_eq!(ledger.claim(&id("c1"), B, LEASE).await, Ok(Claim::Conflict));
-        ledger.complete(&id("c1"), A, &outcome("c1")).await.unwrap();
+        assert_eq!(
+            ledger.complete(&id("c1"), &token, &outcome("c1")).await,
+            Ok(true)
+        );
         assert_eq!(
             ledger.claim(&id("c1"), A, LEASE).await,
             Ok(Claim::Completed(outcome("c1")))
@@ -234,42 +299,70 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_released_delivery_is_forgotten() {
         let ledger = InMemoryDeliveryLedger::new(Duration::from_secs(3600), 100);
-        ledger.claim(&id("c1"), A, LEASE).await.unwrap();
-        ledger.release(&id("c1"), A).await.unwrap();
+        let (token, _) = claim(&ledger, "c1", A).await;
+        assert_eq!(ledger.release(&id("c1"), &token, false).await, Ok(true));
         assert!(ledger.is_empty());
-        assert_eq!(ledger.claim(&id("c1"), B, LEASE).await, Ok(Claim::Claimed));
+        assert!(!claim(&ledger, "c1", B).await.1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_uncertain_release_is_passed_on_to_the_next_claim_whatever_its_body() {
+        let ledger = InMemoryDeliveryLedger::new(Duration::from_secs(3600), 100);
+        let (token, _) = claim(&ledger, "c1", A).await;
+        assert_eq!(ledger.release(&id("c1"), &token, true).await, Ok(true));
+        let (_, uncertain) = claim(&ledger, "c1", B).await;
+        assert!(uncertain, "the next delivery must look for the voice first");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lapsed_owner_can_neither_complete_nor_release_the_claim_of_whoever_took_over() {
+        let ledger = InMemoryDeliveryLedger::new(Duration::from_secs(3600), 100);
+        let (lapsed, _) = claim(&ledger, "c1", A).await;
+        tokio::time::advance(LEASE + Duration::from_secs(1)).await;
+        let (current, uncertain) = claim(&ledger, "c1", A).await;
+        assert!(uncertain, "a vanished owner may have been cloning");
+        assert_ne!(lapsed, current);
+        assert_eq!(
+            ledger.complete(&id("c1"), &lapsed, &outcome("c1")).await,
+            Ok(false)
+        );
+        assert_eq!(ledger.release(&id("c1"), &lapsed, false).await, Ok(false));
+        assert_eq!(ledger.claim(&id("c1"), A, LEASE).await, Ok(Claim::InFlight));
+        assert_eq!(
+            ledger.complete(&id("c1"), &current, &outcome("c1")).await,
+            Ok(true)
+        );
+        assert_eq!(
+            ledger.claim(&id("c1"), A, LEASE).await,
+            Ok(Claim::Completed(outcome("c1")))
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn completions_are_forgotten_after_the_retention_window() {
         let ledger = InMemoryDeliveryLedger::new(Duration::from_secs(3600), 100);
-        ledger.claim(&id("c1"), A, LEASE).await.unwrap();
-        ledger.complete(&id("c1"), A, &outcome("c1")).await.unwrap();
+        let (token, _) = claim(&ledger, "c1", A).await;
+        ledger
+            .complete(&id("c1"), &token, &outcome("c1"))
+            .await
+            .unwrap();
         tokio::time::advance(Duration::from_secs(3599)).await;
         assert!(matches!(
             ledger.claim(&id("c1"), A, LEASE).await,
             Ok(Claim::Completed(_))
         ));
         tokio::time::advance(Duration::from_secs(2)).await;
-        assert_eq!(ledger.claim(&id("c1"), B, LEASE).await, Ok(Claim::Claimed));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_claim_whose_owner_vanished_lapses_after_its_lease() {
-        let ledger = InMemoryDeliveryLedger::new(Duration::from_secs(3600), 100);
-        ledger.claim(&id("c1"), A, LEASE).await.unwrap();
-        tokio::time::advance(LEASE + Duration::from_secs(1)).await;
-        assert_eq!(ledger.claim(&id("c1"), A, LEASE).await, Ok(Claim::Claimed));
+        assert!(!claim(&ledger, "c1", B).await.1);
     }
 
     #[tokio::test(start_paused = true)]
     async fn stays_within_its_capacity_forgetting_the_oldest_first() {
         let ledger = InMemoryDeliveryLedger::new(Duration::from_secs(3600), 3);
         for n in 0..10 {
-            let c = id(&format!("c{n}"));
-            ledger.claim(&c, A, LEASE).await.unwrap();
+            let c = format!("c{n}");
+            let (token, _) = claim(&ledger, &c, A).await;
             ledger
-                .complete(&c, A, &outcome(&format!("c{n}")))
+                .complete(&id(&c), &token, &outcome(&c))
                 .await
                 .unwrap();
             tokio::time::advance(Duration::from_secs(1)).await;
@@ -279,13 +372,16 @@ mod tests {
             ledger.claim(&id("c9"), A, LEASE).await,
             Ok(Claim::Completed(_))
         ));
-        assert_eq!(ledger.claim(&id("c0"), A, LEASE).await, Ok(Claim::Claimed));
+        assert!(matches!(
+            ledger.claim(&id("c0"), A, LEASE).await,
+            Ok(Claim::Claimed { .. })
+        ));
     }
 
     #[tokio::test(start_paused = true)]
     async fn waiters_wake_when_the_delivery_settles() {
         let ledger = Arc::new(InMemoryDeliveryLedger::new(Duration::from_secs(3600), 100));
-        ledger.claim(&id("c1"), A, LEASE).await.unwrap();
+        let (token, _) = claim(&ledger, "c1", A).await;
         let waiter = {
             let ledger = Arc::clone(&ledger);
             tokio::spawn(async move {
@@ -296,7 +392,10 @@ mod tests {
             })
         };
         tokio::task::yield_now().await;
-        ledger.complete(&id("c1"), A, &outcome("c1")).await.unwrap();
+        ledger
+            .complete(&id("c1"), &token, &outcome("c1"))
+            .await
+            .unwrap();
         let claim = tokio::time::timeout(Duration::from_secs(1), waiter)
             .await
             .unwrap()
@@ -307,7 +406,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn waiting_gives_up_after_the_timeout() {
         let ledger = InMemoryDeliveryLedger::new(Duration::from_secs(3600), 100);
-        ledger.claim(&id("c1"), A, LEASE).await.unwrap();
+        claim(&ledger, "c1", A).await;
         let started = Instant::now();
         ledger.wait_settled(&id("c1"), Duration::from_secs(5)).await;
         assert_eq!(started.elapsed(), Duration::from_secs(5));

@@ -155,6 +155,9 @@ fn serve(offline: bool) -> anyhow::Result<()> {
         } else {
             tracing::info!(upstream = %config.api_base_url, "using ElevenLabs over HTTP");
         }
+        for warning in config.warnings() {
+            tracing::warn!("{warning}");
+        }
         tracing::info!(%address, "listening: POST /webhook, GET /health, /docs, /openapi.json");
         app.run_until(startup::shutdown_signal()).await?;
         tracing::info!("stopped");

@@ -14,7 +14,7 @@ use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use super::config::Config;
 use super::http::{self, BodyLimits, WebhookApi};
 use crate::adapters::InMemoryDeliveryLedger;
-use crate::adapters::elevenlabs::{ElevenLabsClient, ElevenLabsConfig, RetryPolicy};
+use crate::adapters::elevenlabs::{ElevenLabsClient, ElevenLabsConfig};
 use crate::adapters::resilience::{
     BreakerSettings, CircuitBreaker, CloneLimiter, GuardedAgentConfigurator, GuardedVoiceCloner,
     LimiterSettings,
@@ -22,11 +22,15 @@ use crate::adapters::resilience::{
 use crate::adapters::{
     DiskSampleStore, InMemoryAgentConfigurator, InMemoryVoiceCloner, SystemClock,
 };
+use crate::app::service::{BackgroundWork, PreCallService};
 use crate::domain::{
-    Deliveries, DeliverySettings, PersonaliseCall, PersonalisePorts, PersonaliseSettings,
-    ROLLBACK_BUDGET,
+    Cleanup, CleanupSettings, Deliveries, DeliverySettings, PersonaliseCall, PersonalisePorts,
+    PersonaliseSettings, ROLLBACK_BUDGET, RetryPolicy,
 };
 use crate::ports::{AgentConfigurator, Clock, SampleStore, VoiceCloner};
+
+/// Pause between two looks for a voice a failed delivery may have left.
+const CLEANUP_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
 /// The outside world the service talks to.
 #[derive(Clone)]
@@ -74,11 +78,11 @@ impl Backends {
     }
 }
 
-/// Builds the API (handlers and their dependencies) from configuration and backends.
+/// Builds the application service (and everything behind it) from configuration and backends.
 ///
 /// # Errors
 /// When the sample store cannot be opened.
-pub fn build_api(config: &Config, backends: Backends) -> anyhow::Result<WebhookApi> {
+pub fn build_service(config: &Config, backends: Backends) -> anyhow::Result<PreCallService> {
     let store: Option<Arc<dyn SampleStore>> = if config.storage_enabled {
         let store = DiskSampleStore::open(&config.storage_path)
             .context("VOICE_SAMPLE_STORAGE_PATH: cannot create or write the storage directory")?;
@@ -87,38 +91,39 @@ pub fn build_api(config: &Config, backends: Backends) -> anyhow::Result<WebhookA
         None
     };
     let reliability = &config.reliability;
-    // Breaker outside, limiter inside: while ElevenLabs is down nobody queues for a slot.
     let breaker = Arc::new(CircuitBreaker::new(BreakerSettings {
         threshold: reliability.breaker_threshold,
         cool_down: reliability.breaker_cool_down,
     }));
-    let limited: Arc<dyn VoiceCloner> = Arc::new(CloneLimiter::new(
+    let permits = Arc::new(CloneLimiter::new(LimiterSettings {
+        max_in_flight: reliability.max_concurrent_clones,
+        max_waiting: reliability.clone_queue_capacity,
+        max_wait: reliability.clone_queue_timeout,
+    }));
+    let cloner: Arc<dyn VoiceCloner> = Arc::new(GuardedVoiceCloner::new(
         backends.cloner,
-        LimiterSettings {
-            max_in_flight: reliability.max_concurrent_clones,
-            max_waiting: reliability.clone_queue_capacity,
-            max_wait: reliability.clone_queue_timeout,
-        },
+        Arc::clone(&breaker),
     ));
-    let cloner = Arc::new(GuardedVoiceCloner::new(limited, Arc::clone(&breaker)));
-    let agents = Arc::new(GuardedAgentConfigurator::new(backends.agents, breaker));
+    let agents: Arc<dyn AgentConfigurator> =
+        Arc::new(GuardedAgentConfigurator::new(backends.agents, breaker));
     let ledger = Arc::new(InMemoryDeliveryLedger::new(
         reliability.idempotency_retention,
         reliability.idempotency_max_entries,
     ));
-    // Longest a webhook can take once claimed: the queue, the upstream work and a rollback.
-    let longest = reliability.clone_queue_timeout + config.upstream.deadline + ROLLBACK_BUDGET;
-    let deliveries = Deliveries::new(
+    let longest = config.longest_webhook();
+    let deliveries = Arc::new(Deliveries::new(
         ledger,
+        Arc::clone(&backends.clock),
         DeliverySettings {
             lease: longest + Duration::from_secs(30),
             max_wait: longest,
         },
-    );
+    ));
     let use_case = PersonaliseCall::new(
         PersonalisePorts {
-            cloner,
-            agents,
+            cloner: Arc::clone(&cloner),
+            permits,
+            agents: Arc::clone(&agents),
             store,
             clock: Arc::clone(&backends.clock),
         },
@@ -126,13 +131,37 @@ pub fn build_api(config: &Config, backends: Backends) -> anyhow::Result<WebhookA
             greeting: config.first_message.clone(),
             sample_limits: config.sample_limits,
             upstream_deadline: config.upstream.deadline,
+            min_clone_attempt: config.upstream.min_clone_attempt,
+            retry: RetryPolicy::with_max_retries(config.upstream.max_retries),
         },
     );
-    Ok(WebhookApi {
-        use_case: Arc::new(use_case),
+    let cleanup = Cleanup::new(
+        cloner,
+        agents,
+        Arc::clone(&deliveries),
+        Arc::clone(&backends.clock),
+        CleanupSettings {
+            budget: ROLLBACK_BUDGET,
+            poll_interval: CLEANUP_POLL_INTERVAL,
+        },
+    );
+    Ok(PreCallService {
         secret: config.webhook_secret.clone(),
         clock: backends.clock,
-        deliveries: Arc::new(deliveries),
+        deliveries,
+        use_case: Arc::new(use_case),
+        cleanup: Arc::new(cleanup),
+        background: BackgroundWork::new(),
+    })
+}
+
+/// Builds the API (handlers and their dependencies) from configuration and backends.
+///
+/// # Errors
+/// When the sample store cannot be opened.
+pub fn build_api(config: &Config, backends: Backends) -> anyhow::Result<WebhookApi> {
+    Ok(WebhookApi {
+        pre_call: Arc::new(build_service(config, backends)?),
     })
 }
 
@@ -181,16 +210,37 @@ impl Application {
         self.address
     }
 
-    /// Serves until `shutdown` completes, then stops accepting and gives in-flight requests
-    /// the grace period to finish.
+    /// Serves until `shutdown` completes, then stops accepting and gives in-flight webhooks
+    /// — their spawned upstream work and clean-ups included — the grace period to finish.
     ///
     /// # Errors
     /// When the server fails.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        let background = self.api.pre_call.background.clone();
+        let stopping = Arc::new(std::sync::OnceLock::new());
+        let signalled = {
+            let stopping = Arc::clone(&stopping);
+            async move {
+                shutdown.await;
+                let _ = stopping.set(tokio::time::Instant::now());
+            }
+        };
         let routes = http::routes(self.api, self.limits, self.max_header_bytes);
-        Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(routes, shutdown, Some(self.grace))
-            .await
+        let served = Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(routes, signalled, Some(self.grace))
+            .await;
+        let since = stopping
+            .get()
+            .map_or(Duration::ZERO, |at: &tokio::time::Instant| at.elapsed());
+        let left = self.grace.saturating_sub(since);
+        if !background.drain(left).await {
+            tracing::error!(
+                still_running = background.running(),
+                "grace period over with upstream work still running; what it leaves on the \
+                 ElevenLabs account is the sweep's"
+            );
+        }
+        served
     }
 }
 

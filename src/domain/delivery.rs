@@ -1,12 +1,13 @@
 //! Deliver once: a redelivered webhook is answered with the first success instead of cloning
 //! again; identical deliveries racing each other share one clone; the same conversation with a
-//! different body is a conflict. The memory of it lives behind the [`DeliveryLedger`] port.
+//! different body is a conflict. The memory of it lives behind the [`DeliveryLedger`] port;
+//! every claim carries a token, so only its owner can settle it.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{CallOutcome, ConversationId, Fingerprint, PreCallEvent};
-use crate::ports::{Claim, DeliveryLedger, LedgerError};
+use crate::ports::{Claim, ClaimToken, Clock, DeliveryLedger, LedgerError};
 
 /// Timings of the deliver-once rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +32,29 @@ pub enum Delivery {
 #[derive(Debug)]
 pub struct DeliveryTicket {
     conversation_id: ConversationId,
-    fingerprint: Fingerprint,
+    token: ClaimToken,
+    uncertain: bool,
+}
+
+impl DeliveryTicket {
+    /// Whether an earlier delivery of this conversation may have left a voice on the platform
+    /// (its clone's answer was lost, or its owner vanished): look for it before cloning.
+    pub fn voice_may_exist(&self) -> bool {
+        self.uncertain
+    }
+}
+
+/// How a claimed delivery ended.
+#[derive(Debug, Clone, Copy)]
+pub enum Settlement<'a> {
+    /// It succeeded: remember the outcome for redeliveries.
+    Completed(&'a CallOutcome),
+    /// It failed: forget it so a retry can succeed, passing on whether a voice it asked for
+    /// may still exist on the platform.
+    Failed {
+        /// A voice may exist: the next delivery must look for it first.
+        voice_may_exist: bool,
+    },
 }
 
 /// Why a delivery cannot be handled now.
@@ -51,13 +74,22 @@ pub enum DeliveryError {
 /// The deliver-once rule over a ledger.
 pub struct Deliveries {
     ledger: Arc<dyn DeliveryLedger>,
+    clock: Arc<dyn Clock>,
     settings: DeliverySettings,
 }
 
 impl Deliveries {
     /// Builds it.
-    pub fn new(ledger: Arc<dyn DeliveryLedger>, settings: DeliverySettings) -> Self {
-        Self { ledger, settings }
+    pub fn new(
+        ledger: Arc<dyn DeliveryLedger>,
+        clock: Arc<dyn Clock>,
+        settings: DeliverySettings,
+    ) -> Self {
+        Self {
+            ledger,
+            clock,
+            settings,
+        }
     }
 
     /// Claims the event's conversation, waiting for an identical delivery in flight.
@@ -67,23 +99,20 @@ impl Deliveries {
     pub async fn begin(&self, event: &PreCallEvent) -> Result<Delivery, DeliveryError> {
         let id = &event.conversation_id;
         let fingerprint = event.fingerprint();
-        let give_up = Instant::now() + self.settings.max_wait;
+        let give_up = self.clock.now() + self.settings.max_wait;
         loop {
-            match self
-                .ledger
-                .claim(id, fingerprint, self.settings.lease)
-                .await?
-            {
-                Claim::Claimed => {
+            match self.claim(id, fingerprint).await? {
+                Claim::Claimed { token, uncertain } => {
                     return Ok(Delivery::First(DeliveryTicket {
                         conversation_id: id.clone(),
-                        fingerprint,
+                        token,
+                        uncertain,
                     }));
                 }
                 Claim::Completed(outcome) => return Ok(Delivery::Replay(outcome)),
                 Claim::Conflict => return Err(DeliveryError::Conflict(id.clone())),
                 Claim::InFlight => {
-                    let left = give_up.saturating_duration_since(Instant::now());
+                    let left = give_up.saturating_duration_since(self.clock.now());
                     if left.is_zero() {
                         return Err(DeliveryError::StillInFlight(id.clone()));
                     }
@@ -94,24 +123,57 @@ impl Deliveries {
         }
     }
 
-    /// Records how a claimed delivery ended: a success is remembered for redeliveries, a
-    /// failure is forgotten so that a retry can succeed. A ledger failure here is logged, not
-    /// returned: the caller's answer is already decided.
-    pub async fn finish(&self, ticket: DeliveryTicket, outcome: Option<&CallOutcome>) {
-        let result = match outcome {
-            Some(outcome) => {
-                self.ledger
-                    .complete(&ticket.conversation_id, ticket.fingerprint, outcome)
-                    .await
+    /// Claims a conversation for clean-up work, without waiting: `None` when a delivery holds
+    /// it or has completed it (then that delivery owns whatever voice exists).
+    ///
+    /// # Errors
+    /// [`DeliveryError::Ledger`] when the ledger fails.
+    pub async fn claim_for_cleanup(
+        &self,
+        conversation_id: &ConversationId,
+        fingerprint: Fingerprint,
+    ) -> Result<Option<DeliveryTicket>, DeliveryError> {
+        Ok(match self.claim(conversation_id, fingerprint).await? {
+            Claim::Claimed { token, uncertain } => Some(DeliveryTicket {
+                conversation_id: conversation_id.clone(),
+                token,
+                uncertain,
+            }),
+            Claim::InFlight | Claim::Completed(_) | Claim::Conflict => None,
+        })
+    }
+
+    async fn claim(
+        &self,
+        conversation_id: &ConversationId,
+        fingerprint: Fingerprint,
+    ) -> Result<Claim, LedgerError> {
+        self.ledger
+            .claim(conversation_id, fingerprint, self.settings.lease)
+            .await
+    }
+
+    /// Records how a claimed delivery ended. A ledger failure here is logged, not returned:
+    /// the caller's answer is already decided. A claim that lapsed and was taken over is left
+    /// to its new owner.
+    pub async fn finish(&self, ticket: DeliveryTicket, settlement: Settlement<'_>) {
+        let id = &ticket.conversation_id;
+        let result = match settlement {
+            Settlement::Completed(outcome) => {
+                self.ledger.complete(id, &ticket.token, outcome).await
             }
-            None => {
+            Settlement::Failed { voice_may_exist } => {
                 self.ledger
-                    .release(&ticket.conversation_id, ticket.fingerprint)
+                    .release(id, &ticket.token, voice_may_exist)
                     .await
             }
         };
-        if let Err(error) = result {
-            tracing::error!(%error, "could not record the delivery's outcome");
+        match result {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(
+                "this delivery's claim lapsed and another took it over; its outcome is not recorded"
+            ),
+            Err(error) => tracing::error!(%error, "could not record the delivery's outcome"),
         }
     }
 }

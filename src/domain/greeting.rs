@@ -118,6 +118,12 @@ impl VoiceName {
         ))
     }
 
+    /// The name a voice already has on the platform (one adopted after a lost answer was made
+    /// at another time, so its time stamp is not ours to recompute).
+    pub fn on_platform(name: impl Into<String>) -> Self {
+        Self(name.into())
+    }
+
     /// The name as text.
     pub fn as_str(&self) -> &str {
         &self.0

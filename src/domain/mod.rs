@@ -1,18 +1,27 @@
-//! The domain: pure types parsed at the edge and the clone-and-personalise use case.
-//! No HTTP framework, no HTTP client, no async runtime I/O and no disk in here.
+//! The domain: pure types parsed at the edge, and the use cases — personalise a call exactly
+//! once, deliver once, clean up after a failed delivery. No HTTP framework, no HTTP client, no
+//! codec library, no runtime I/O and no disk in here; time comes from the `Clock` port.
 
+mod agent_update;
 mod audio_lengths;
 mod caller;
+mod cleanup;
 mod delivery;
 mod event;
 mod greeting;
 mod identifiers;
+mod obtain_voice;
+mod outcome;
 mod personalise;
+mod retry_policy;
 mod signature;
 pub mod voice_sample;
 
 pub use caller::{CallerError, CallerInfo, CallerMetadata};
-pub use delivery::{Deliveries, Delivery, DeliveryError, DeliverySettings, DeliveryTicket};
+pub use cleanup::{Cleanup, CleanupOutcome, CleanupSettings, CleanupTarget};
+pub use delivery::{
+    Deliveries, Delivery, DeliveryError, DeliverySettings, DeliveryTicket, Settlement,
+};
 pub use event::{
     EventError, Fingerprint, PRE_CALL_EVENT_TYPE, PreCallEvent, RawPreCallEvent, SampleUpload,
 };
@@ -20,10 +29,11 @@ pub use greeting::{
     GreetingTemplate, GreetingTemplateError, NAME_PLACEHOLDER, UtcDateTime, VoiceName,
 };
 pub use identifiers::{AgentId, ConversationId, IdError, VoiceId};
+pub use outcome::{CallOutcome, Failure, NewVoice, PersonaliseError, Rollback};
 pub use personalise::{
-    CallOutcome, NewVoice, PersonaliseCall, PersonaliseError, PersonalisePorts,
-    PersonaliseSettings, PreparedCall, ROLLBACK_BUDGET, Rollback,
+    PersonaliseCall, PersonalisePorts, PersonaliseSettings, PreparedCall, ROLLBACK_BUDGET,
 };
+pub use retry_policy::RetryPolicy;
 pub use signature::{
     EmptySecret, SIGNATURE_TOLERANCE_SECONDS, SignatureError, SignatureHeader, WebhookSecret,
 };

@@ -1,27 +1,27 @@
 //! The use case: personalise a call before it starts.
 //!
-//! Given a pre-call event, measure the caller's voice sample, clone it, put the new voice and a
-//! greeting on the agent, keep the sample when storage is on, and undo the clone when the agent
-//! cannot be updated, so that no orphan voice takes a slot on the operator's account.
+//! Given a pre-call event, measure the caller's voice sample, obtain exactly one voice for the
+//! conversation (adopting one an earlier, lost answer made), put it and a greeting on the agent,
+//! keep the sample when storage is on, and undo the clone when the agent cannot be updated, so
+//! that no orphan voice takes a slot on the operator's account.
 //!
 //! The work is split in two: [`PersonaliseCall::prepare`] is pure CPU work (audio probing,
 //! naming, rendering) that the caller may run on a blocking pool, and
-//! [`PersonaliseCall::execute`] is the I/O through the ports. Later delivery paths (a voice
-//! registry answering ElevenLabs' conversation-initiation webhook) reuse `prepare` and the
-//! cloning step without the agent PATCH.
+//! [`PersonaliseCall::execute`] is the I/O through the ports. The clone itself lives in
+//! `obtain_voice`, the agent update and its rollback in `agent_update`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::future::OptionFuture;
 
 use super::{
-    AgentId, CallerInfo, CallerMetadata, ConversationId, GreetingTemplate, PreCallEvent,
-    SampleLimits, UtcDateTime, VoiceId, VoiceName, VoiceSample, VoiceSampleError,
+    AgentId, CallOutcome, CallerMetadata, ConversationId, Failure, GreetingTemplate,
+    PersonaliseError, PreCallEvent, RetryPolicy, SampleLimits, UtcDateTime, VoiceName, VoiceSample,
 };
 use crate::ports::{
-    AgentConfigurator, AgentUpdate, Clock, CloneRequest, SampleStore, SampleToStore, StoredSample,
-    UpstreamError, VoiceCloner,
+    AgentConfigurator, AgentUpdate, Clock, ClonePermits, SampleStore, SampleToStore, StoredSample,
+    VoiceCloner,
 };
 
 /// How the use case is tuned; from configuration.
@@ -32,20 +32,27 @@ pub struct PersonaliseSettings {
     /// Limits a voice sample must meet.
     pub sample_limits: SampleLimits,
     /// How long the upstream work of one webhook (clone and agent update, retries included)
-    /// may take: a caller is waiting.
+    /// may take once it holds a clone slot: a caller is waiting.
     pub upstream_deadline: Duration,
+    /// No clone is sent with less time than this left before the deadline.
+    pub min_clone_attempt: Duration,
+    /// How clones whose answer was lost are retried (after looking for the voice).
+    pub retry: RetryPolicy,
 }
 
-/// Time allowed to delete a voice after a failed agent update. It starts when the update has
-/// failed, so a rollback is attempted even when the webhook's own deadline is spent.
+/// Time allowed to delete a voice (or to read an agent back) after the agent update failed.
+/// It starts when the update has failed, so a rollback is attempted even when the webhook's
+/// own deadline is spent.
 pub const ROLLBACK_BUDGET: Duration = Duration::from_secs(10);
 
 /// The ports the use case works through.
 #[derive(Clone)]
 pub struct PersonalisePorts {
-    /// Clones and deletes voices.
+    /// Clones, finds and deletes voices.
     pub cloner: Arc<dyn VoiceCloner>,
-    /// Updates agents.
+    /// Places among the clones in flight.
+    pub permits: Arc<dyn ClonePermits>,
+    /// Updates and reads agents.
     pub agents: Arc<dyn AgentConfigurator>,
     /// Keeps samples; `None` when storage is off.
     pub store: Option<Arc<dyn SampleStore>>,
@@ -55,20 +62,20 @@ pub struct PersonalisePorts {
 
 /// The use case. Cheap to share behind an `Arc`; holds no per-request state.
 pub struct PersonaliseCall {
-    ports: PersonalisePorts,
-    settings: PersonaliseSettings,
+    pub(super) ports: PersonalisePorts,
+    pub(super) settings: PersonaliseSettings,
 }
 
 /// An event whose sample has been measured and whose greeting and voice name are decided:
 /// everything `execute` needs, with no more CPU work left to do.
 #[derive(Debug, Clone)]
 pub struct PreparedCall {
-    conversation_id: ConversationId,
-    agent_id: AgentId,
-    caller: CallerMetadata,
-    received_at: i64,
-    voice: Option<(VoiceSample, VoiceName)>,
-    greeting: Option<String>,
+    pub(super) conversation_id: ConversationId,
+    pub(super) agent_id: AgentId,
+    pub(super) caller: CallerMetadata,
+    pub(super) received_at: i64,
+    pub(super) voice: Option<(VoiceSample, VoiceName)>,
+    pub(super) greeting: Option<String>,
 }
 
 impl PreparedCall {
@@ -76,61 +83,6 @@ impl PreparedCall {
     pub fn sample(&self) -> Option<&VoiceSample> {
         self.voice.as_ref().map(|(sample, _)| sample)
     }
-}
-
-/// A voice created for this call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewVoice {
-    /// The platform's id for it.
-    pub voice_id: VoiceId,
-    /// The name we gave it.
-    pub voice_name: VoiceName,
-}
-
-/// What the use case did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallOutcome {
-    /// The conversation.
-    pub conversation_id: ConversationId,
-    /// The cloned voice; `None` when no sample was sent.
-    pub voice: Option<NewVoice>,
-    /// Whether the agent was changed (false when there was nothing to change).
-    pub agent_updated: bool,
-    /// The caller details to echo back.
-    pub caller_info: CallerInfo,
-    /// Where the sample was kept, when storage is on and worked.
-    pub stored_sample: Option<StoredSample>,
-}
-
-/// What became of a voice created before the agent update failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rollback {
-    /// No voice had been created.
-    NotNeeded,
-    /// The voice was deleted again.
-    Deleted(VoiceId),
-    /// The delete failed: the voice is an orphan on the account.
-    Failed(VoiceId),
-}
-
-/// Why the call could not be personalised. The edge maps each variant to one row of the
-/// error table; `Display` is the message the sender sees.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum PersonaliseError {
-    /// The sample is not usable audio, too short or too large.
-    #[error(transparent)]
-    InvalidSample(#[from] VoiceSampleError),
-    /// The platform did not create the voice.
-    #[error("Voice cloning failed: {0}")]
-    CloningFailed(UpstreamError),
-    /// The platform did not update the agent; a voice created for it was rolled back.
-    #[error("Agent update failed: {source}")]
-    AgentUpdateFailed {
-        /// Why the update failed.
-        source: UpstreamError,
-        /// What became of the new voice.
-        rollback: Rollback,
-    },
 }
 
 impl PersonaliseCall {
@@ -179,40 +131,25 @@ impl PersonaliseCall {
         })
     }
 
-    /// Clones the voice, updates the agent, keeps the sample, and rolls the voice back when
-    /// the agent update fails.
+    /// Obtains the voice (exactly once: see `obtain_voice`), updates the agent, keeps the
+    /// sample, and rolls the voice back when the agent update fails. `voice_may_exist` says
+    /// that an earlier delivery of this conversation may have made a voice already: it is
+    /// looked for, and adopted, before anything is cloned.
     ///
     /// # Errors
-    /// [`PersonaliseError::CloningFailed`] or [`PersonaliseError::AgentUpdateFailed`].
-    pub async fn execute(&self, call: PreparedCall) -> Result<CallOutcome, PersonaliseError> {
+    /// A [`Failure`]: [`PersonaliseError::CloningFailed`] or
+    /// [`PersonaliseError::AgentUpdateFailed`], and whether a voice may remain.
+    pub async fn execute(
+        &self,
+        call: PreparedCall,
+        voice_may_exist: bool,
+    ) -> Result<CallOutcome, Failure> {
         // Storage runs alongside the clone: it must not add to the caller's wait, and a sample
         // is kept even when the clone fails (that is when an operator wants to listen to it).
-        let deadline = Instant::now() + self.settings.upstream_deadline;
         let store = OptionFuture::from(self.store_sample(&call));
-        let clone = OptionFuture::from(call.voice.as_ref().map(|(sample, name)| {
-            self.ports.cloner.clone_voice(CloneRequest {
-                name,
-                sample,
-                conversation_id: &call.conversation_id,
-                agent_id: &call.agent_id,
-                deadline,
-            })
-        }));
-        let (stored_sample, cloned) = futures_util::join!(store, clone);
-
-        let voice = match (cloned.transpose(), &call.voice) {
-            (Err(error), _) => return Err(PersonaliseError::CloningFailed(error)),
-            (Ok(Some(cloned)), Some((_, name))) => {
-                if cloned.requires_verification {
-                    tracing::warn!(voice_id = %cloned.voice_id, "the platform wants the new voice verified");
-                }
-                Some(NewVoice {
-                    voice_id: cloned.voice_id,
-                    voice_name: name.clone(),
-                })
-            }
-            _ => None,
-        };
+        let obtain = self.obtain_voice(&call, voice_may_exist);
+        let (stored_sample, obtained) = futures_util::join!(store, obtain);
+        let (voice, deadline) = obtained?;
 
         let update = AgentUpdate {
             voice_id: voice.as_ref().map(|v| v.voice_id.clone()),
@@ -220,15 +157,11 @@ impl PersonaliseCall {
         };
         let agent_updated = if update.is_empty() {
             false
-        } else if let Err(source) = self
-            .ports
-            .agents
-            .update_agent(&call.agent_id, &update, deadline)
-            .await
-        {
-            let rollback = self.roll_back(voice.map(|v| v.voice_id)).await;
-            return Err(PersonaliseError::AgentUpdateFailed { source, rollback });
         } else {
+            // Without a clone, the greeting's deadline starts now.
+            let deadline = deadline
+                .unwrap_or_else(|| self.ports.clock.now() + self.settings.upstream_deadline);
+            self.update_agent(&call.agent_id, &update, deadline).await?;
             true
         };
 
@@ -245,9 +178,9 @@ impl PersonaliseCall {
     ///
     /// # Errors
     /// As for [`PersonaliseCall::prepare`] and [`PersonaliseCall::execute`].
-    pub async fn run(&self, event: PreCallEvent) -> Result<CallOutcome, PersonaliseError> {
+    pub async fn run(&self, event: PreCallEvent) -> Result<CallOutcome, Failure> {
         let call = self.prepare(event)?;
-        self.execute(call).await
+        self.execute(call, false).await
     }
 
     fn store_sample<'a>(
@@ -272,26 +205,5 @@ impl PersonaliseCall {
                 }
             }
         })
-    }
-
-    async fn roll_back(&self, voice_id: Option<VoiceId>) -> Rollback {
-        let Some(voice_id) = voice_id else {
-            return Rollback::NotNeeded;
-        };
-        let deadline = Instant::now() + ROLLBACK_BUDGET;
-        match self.ports.cloner.delete_voice(&voice_id, deadline).await {
-            Ok(()) => {
-                tracing::info!(%voice_id, "agent update failed; the new voice was deleted again");
-                Rollback::Deleted(voice_id)
-            }
-            Err(error) => {
-                tracing::error!(
-                    %voice_id, %error,
-                    "agent update failed and the new voice could not be deleted: it is an orphan \
-                     on the ElevenLabs account; delete it by hand"
-                );
-                Rollback::Failed(voice_id)
-            }
-        }
     }
 }

@@ -1,4 +1,5 @@
-//! Port: putting a voice and a greeting on the agent that takes the call.
+//! Port: putting a voice and a greeting on the agent that takes the call, and reading back
+//! what the agent has.
 
 use std::time::Instant;
 
@@ -23,7 +24,16 @@ impl AgentUpdate {
     }
 }
 
-/// Changes an agent's configuration.
+/// The parts of an agent's configuration the service personalises, as the platform has them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentSettings {
+    /// `conversation_config.tts.voice_id`, when set.
+    pub voice_id: Option<VoiceId>,
+    /// `conversation_config.agent.first_message`, when set.
+    pub first_message: Option<String>,
+}
+
+/// Changes an agent's configuration and reads it back.
 #[async_trait]
 pub trait AgentConfigurator: Send + Sync + 'static {
     /// Applies `update` to the agent, changing only the parts that are `Some`; retries stop
@@ -32,11 +42,26 @@ pub trait AgentConfigurator: Send + Sync + 'static {
     /// # Errors
     /// MUST return [`UpstreamError::InvalidRequest`] when the platform refuses the update (an
     /// unknown agent, an invalid field), [`UpstreamError::Refused`] when it refuses the account,
-    /// and [`UpstreamError::Unavailable`] when it cannot be reached or keeps failing.
+    /// [`UpstreamError::Uncertain`] when the update may have been applied although no answer
+    /// said so (a timeout after sending, a 5xx after the retries), [`UpstreamError::OutOfTime`]
+    /// when no attempt could be sent before `deadline`, and [`UpstreamError::Unavailable`] when
+    /// the platform could not be reached at all.
     async fn update_agent(
         &self,
         agent_id: &AgentId,
         update: &AgentUpdate,
         deadline: Instant,
     ) -> Result<(), UpstreamError>;
+
+    /// Reads the agent's voice and greeting as the platform has them now.
+    ///
+    /// # Errors
+    /// [`UpstreamError::InvalidRequest`] for an unknown agent, [`UpstreamError::Refused`] when
+    /// the account is refused, [`UpstreamError::Unavailable`] or [`UpstreamError::OutOfTime`]
+    /// when the platform cannot be asked before `deadline`.
+    async fn read_agent(
+        &self,
+        agent_id: &AgentId,
+        deadline: Instant,
+    ) -> Result<AgentSettings, UpstreamError>;
 }

@@ -3,14 +3,16 @@
 
 mod agent_configurator;
 mod clock;
+mod clone_permits;
 mod delivery_ledger;
 mod sample_store;
 mod upstream_error;
 mod voice_cloner;
 
-pub use agent_configurator::{AgentConfigurator, AgentUpdate};
+pub use agent_configurator::{AgentConfigurator, AgentSettings, AgentUpdate};
 pub use clock::Clock;
-pub use delivery_ledger::{Claim, DeliveryLedger, LedgerError};
+pub use clone_permits::{ClonePermit, ClonePermits};
+pub use delivery_ledger::{Claim, ClaimToken, DeliveryLedger, LedgerError};
 pub use sample_store::{SampleStore, SampleStoreError, SampleToStore, StoredSample};
 pub use upstream_error::UpstreamError;
-pub use voice_cloner::{CloneRequest, ClonedVoice, VoiceCloner};
+pub use voice_cloner::{CloneRequest, ClonedVoice, FoundVoice, VoiceCloner};

@@ -1,7 +1,7 @@
-//! Port: turning a voice sample into a voice on the platform (Instant Voice Cloning), and
-//! removing it again.
+//! Port: turning a voice sample into a voice on the platform (Instant Voice Cloning), finding
+//! the voices made for a conversation, and removing them again.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
@@ -15,12 +15,16 @@ pub struct CloneRequest<'a> {
     pub name: &'a VoiceName,
     /// The measured, validated sample.
     pub sample: &'a VoiceSample,
-    /// The conversation this clone is for (recorded in the voice's labels and description).
+    /// The conversation this clone is for (recorded in the voice's labels and description, so
+    /// that [`VoiceCloner::find_voices`] finds it whatever became of the answer).
     pub conversation_id: &'a ConversationId,
     /// The agent that will speak with this voice.
     pub agent_id: &'a AgentId,
     /// When the caller stops waiting: retries must not go past it.
     pub deadline: Instant,
+    /// No attempt is sent with less time than this left before `deadline`: a create cut off
+    /// half-way is the kind whose answer is lost.
+    pub min_attempt: Duration,
 }
 
 /// A voice the platform created for us.
@@ -32,23 +36,50 @@ pub struct ClonedVoice {
     pub requires_verification: bool,
 }
 
-/// Clones voices and deletes them.
+/// A voice of ours found on the platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundVoice {
+    /// The platform's id for it.
+    pub voice_id: VoiceId,
+    /// The name it has there.
+    pub name: VoiceName,
+}
+
+/// Clones voices, finds them, deletes them.
 #[async_trait]
 pub trait VoiceCloner: Send + Sync + 'static {
-    /// Creates a voice from `request.sample`. Called at most once per webhook.
+    /// Creates a voice from `request.sample`. Attempts that certainly did not reach the
+    /// platform (no connection, 429) may be repeated inside; anything that may have created
+    /// the voice is returned, never blindly sent again.
     ///
     /// # Errors
     /// MUST return [`UpstreamError::InvalidRequest`] when the platform refuses the sample or a
-    /// field, [`UpstreamError::Refused`] when it refuses the account (limits, permissions), and
-    /// [`UpstreamError::Unavailable`] when it cannot be reached or keeps failing after retries.
+    /// field, [`UpstreamError::Refused`] when it refuses the account (limits, permissions),
+    /// [`UpstreamError::Uncertain`] when the voice may have been created although no valid
+    /// answer came back (timeout or reset after sending, 5xx, unreadable or invalid 2xx),
+    /// [`UpstreamError::OutOfTime`] when less than `request.min_attempt` was left before an
+    /// attempt, and [`UpstreamError::Unavailable`] when the platform cannot be reached or keeps
+    /// answering 429.
     async fn clone_voice(&self, request: CloneRequest<'_>) -> Result<ClonedVoice, UpstreamError>;
 
-    /// Deletes a voice this service created (the rollback when the agent update fails).
+    /// The voices this service made for `conversation_id`, found by the `conversation_id` label
+    /// it puts on every clone (never by the time-stamped name), oldest first.
     ///
     /// # Errors
-    /// As for [`VoiceCloner::clone_voice`]; the caller logs the voice id of a failed delete so
-    /// an operator can remove the orphan.
-    /// A voice that is already gone counts as deleted. Retries stop at `deadline`.
+    /// [`UpstreamError::Unavailable`] (or [`UpstreamError::OutOfTime`]) when the platform cannot
+    /// be asked before `deadline`; [`UpstreamError::Refused`] when it refuses the account.
+    async fn find_voices(
+        &self,
+        conversation_id: &ConversationId,
+        deadline: Instant,
+    ) -> Result<Vec<FoundVoice>, UpstreamError>;
+
+    /// Deletes a voice this service created. A voice that is already gone counts as deleted.
+    /// Retries stop at `deadline`.
+    ///
+    /// # Errors
+    /// As for [`VoiceCloner::find_voices`]; the caller logs the voice id of a failed delete so
+    /// an operator (or the sweep) can remove it.
     async fn delete_voice(
         &self,
         voice_id: &VoiceId,

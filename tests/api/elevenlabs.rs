@@ -590,7 +590,8 @@ async fn a_refused_agent_update_whose_rollback_fails_is_still_422_agent_update_f
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn an_agent_update_failing_with_500_is_retried_then_502_and_the_new_voice_is_deleted() {
+async fn an_agent_update_failing_with_500_is_retried_read_back_then_502_and_the_new_voice_is_deleted()
+ {
     let mock = MockServer::start().await;
     clone_call()
         .respond_with(voice_created())
@@ -600,6 +601,16 @@ async fn an_agent_update_failing_with_500_is_retried_then_502_and_the_new_voice_
     agent_call()
         .respond_with(ResponseTemplate::new(500))
         .expect(2)
+        .mount(&mock)
+        .await;
+    // The PATCH may have been applied: the agent is read back, and it still has its own voice.
+    Mock::given(method("GET"))
+        .and(path(AGENT_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "agent_id": "agent_def456uvw",
+            "conversation_config": {"tts": {"voice_id": "the_agents_own_voice"}}
+        })))
+        .expect(1)
         .mount(&mock)
         .await;
     delete_call()
@@ -644,11 +655,12 @@ async fn a_clone_failing_with_503_is_retried_max_retries_times_then_502_and_the_
         .expect(0)
         .mount(&mock)
         .await;
-    // A 503 may have created the voice: before each retry the voice list is checked.
+    // A 503 may have created the voice: before each retry the voice list is checked, and after
+    // the 502 the clean-up keeps looking in the background.
     Mock::given(method("GET"))
         .and(path("/v2/voices"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"voices": []})))
-        .expect(3)
+        .expect(2..)
         .mount(&mock)
         .await;
     let app = spawn_against(&mock, &[("ELEVENLABS_MAX_RETRIES", "2")]).await;
@@ -718,7 +730,14 @@ async fn an_elevenlabs_slower_than_the_deadline_is_502_upstream_unavailable() {
         .expect(0)
         .mount(&mock)
         .await;
-    let app = spawn_against(&mock, &[("ELEVENLABS_TIMEOUT_SECONDS", "0.5")]).await;
+    let app = spawn_against(
+        &mock,
+        &[
+            ("ELEVENLABS_TIMEOUT_SECONDS", "0.5"),
+            ("ELEVENLABS_MIN_CLONE_ATTEMPT_SECONDS", "0.1"),
+        ],
+    )
+    .await;
 
     let message = assert_error(
         post_ivan_with_wav(&app, "conv_slow").await,

@@ -39,9 +39,18 @@ pub const ELEVENLABS_API_KEY: &str = "sk_integration_test_KEY_0123456789abcdef";
 /// A clock stopped at one instant, so signature windows and voice names are exact.
 pub struct FixedClock(pub i64);
 
+#[async_trait::async_trait]
 impl Clock for FixedClock {
     fn now_unix(&self) -> i64 {
         self.0
+    }
+
+    fn now(&self) -> std::time::Instant {
+        tokio::time::Instant::now().into_std()
+    }
+
+    async fn sleep(&self, duration: std::time::Duration) {
+        tokio::time::sleep(duration).await;
     }
 }
 

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use precall_webhook::domain::VoiceId;
-use precall_webhook::ports::{CloneRequest, ClonedVoice, UpstreamError, VoiceCloner};
+use precall_webhook::domain::{ConversationId, VoiceId};
+use precall_webhook::ports::{CloneRequest, ClonedVoice, FoundVoice, UpstreamError, VoiceCloner};
 
 use crate::helpers::{TestApp, assert_error, body_of, json_payload, metadata, wav};
 
@@ -15,6 +15,14 @@ struct PanickingCloner;
 #[async_trait]
 impl VoiceCloner for PanickingCloner {
     async fn clone_voice(&self, _: CloneRequest<'_>) -> Result<ClonedVoice, UpstreamError> {
+        panic!("secret internal detail: the cloner blew up");
+    }
+
+    async fn find_voices(
+        &self,
+        _: &ConversationId,
+        _: Instant,
+    ) -> Result<Vec<FoundVoice>, UpstreamError> {
         panic!("secret internal detail: the cloner blew up");
     }
 

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use precall_webhook::adapters::InMemoryVoiceCloner;
-use precall_webhook::domain::VoiceId;
-use precall_webhook::ports::{CloneRequest, ClonedVoice, UpstreamError, VoiceCloner};
+use precall_webhook::domain::{ConversationId, VoiceId};
+use precall_webhook::ports::{CloneRequest, ClonedVoice, FoundVoice, UpstreamError, VoiceCloner};
 use tokio::sync::watch;
 
 /// Counts, tracks and optionally holds clone calls before the in-memory stand-in.
@@ -103,6 +103,14 @@ impl VoiceCloner for ObservedCloner {
         // The sender lives in `self`, so waiting cannot fail.
         let _ = gate.wait_for(|open| *open).await;
         self.stand_in.clone_voice(request).await
+    }
+
+    async fn find_voices(
+        &self,
+        conversation_id: &ConversationId,
+        deadline: Instant,
+    ) -> Result<Vec<FoundVoice>, UpstreamError> {
+        self.stand_in.find_voices(conversation_id, deadline).await
     }
 
     async fn delete_voice(

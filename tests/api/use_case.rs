@@ -2,14 +2,17 @@
 //! of SPEC "What the service does with a valid request", without HTTP in the way.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
+use precall_webhook::adapters::resilience::{CloneLimiter, LimiterSettings};
 use precall_webhook::adapters::{
     InMemoryAgentConfigurator, InMemorySampleStore, InMemoryVoiceCloner,
 };
 use precall_webhook::domain::{
     GreetingTemplate, PersonaliseCall, PersonaliseError, PersonalisePorts, PersonaliseSettings,
-    PreCallEvent, RawPreCallEvent, Rollback, SampleLimits, SampleUpload, VoiceSampleError,
+    PreCallEvent, RawPreCallEvent, RetryPolicy, Rollback, SampleLimits, SampleUpload,
+    VoiceSampleError,
 };
 use precall_webhook::ports::{Clock, UpstreamError};
 
@@ -17,9 +20,18 @@ use precall_webhook::ports::{Clock, UpstreamError};
 const NOW: i64 = 1_765_370_096;
 
 struct FixedClock;
+#[async_trait::async_trait]
 impl Clock for FixedClock {
     fn now_unix(&self) -> i64 {
         NOW
+    }
+
+    fn now(&self) -> std::time::Instant {
+        tokio::time::Instant::now().into_std()
+    }
+
+    async fn sleep(&self, duration: std::time::Duration) {
+        tokio::time::sleep(duration).await;
     }
 }
 
@@ -37,6 +49,11 @@ fn world(storage: bool) -> World {
     let use_case = PersonaliseCall::new(
         PersonalisePorts {
             cloner: cloner.clone(),
+            permits: Arc::new(CloneLimiter::new(LimiterSettings {
+                max_in_flight: 4,
+                max_waiting: 64,
+                max_wait: Duration::from_secs(10),
+            })),
             agents: agents.clone(),
             store: storage.then(|| store.clone() as _),
             clock: Arc::new(FixedClock),
@@ -47,7 +64,9 @@ fn world(storage: bool) -> World {
                 min_duration_seconds: 3.0,
                 max_bytes: 10_000_000,
             },
-            upstream_deadline: std::time::Duration::from_secs(30),
+            upstream_deadline: Duration::from_secs(30),
+            min_clone_attempt: Duration::from_secs(5),
+            retry: RetryPolicy::with_max_retries(3),
         },
     );
     World {
@@ -156,7 +175,8 @@ async fn a_short_sample_is_refused_before_anything_upstream() {
         .use_case
         .run(event(Some("Ivan"), Some(wav(1.2))))
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .error;
     assert_eq!(
         error,
         PersonaliseError::InvalidSample(VoiceSampleError::TooShort {
@@ -183,7 +203,8 @@ async fn a_refused_clone_leaves_the_agent_alone() {
         .use_case
         .run(event(Some("Ivan"), Some(wav(5.0))))
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .error;
     assert_eq!(
         error.to_string(),
         "Voice cloning failed: voice_limit_reached: full"
@@ -202,7 +223,8 @@ async fn a_failed_agent_update_deletes_the_new_voice_once() {
         .use_case
         .run(event(Some("Ivan"), Some(wav(5.0))))
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .error;
     let cloned = w.cloner.clones()[0].voice_id.clone();
     assert_eq!(w.cloner.deleted(), vec![cloned.clone()]);
     assert!(matches!(
@@ -224,8 +246,9 @@ async fn a_failed_rollback_reports_the_orphan_voice() {
         .await
         .unwrap_err();
     let cloned = w.cloner.clones()[0].voice_id.clone();
+    assert!(error.voice_may_remain, "the orphan is the clean-up's");
     assert!(matches!(
-        error,
+        error.error,
         PersonaliseError::AgentUpdateFailed { rollback: Rollback::Failed(ref id), .. } if *id == cloned
     ));
     assert!(w.cloner.deleted().is_empty());
@@ -257,4 +280,83 @@ async fn stores_nothing_when_storage_is_off() {
         .await
         .unwrap();
     assert!(w.store.samples().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_clone_whose_answer_was_lost_is_found_and_adopted_instead_of_cloned_again() {
+    let w = world(false);
+    w.cloner.lose_clone_answers(1);
+    let outcome = w
+        .use_case
+        .run(event(Some("Ivan"), Some(wav(5.0))))
+        .await
+        .unwrap();
+    let clones = w.cloner.clones();
+    assert_eq!(clones.len(), 1, "one voice, not two");
+    let voice = outcome.voice.unwrap();
+    assert_eq!(voice.voice_id, clones[0].voice_id);
+    assert_eq!(w.cloner.live_voices(), vec![voice.voice_id.clone()]);
+    assert_eq!(
+        w.agents.settings(&clones[0].agent_id).voice_id,
+        Some(voice.voice_id),
+        "the account holds exactly the voice the agent got"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_delivery_told_a_voice_may_exist_adopts_it_without_cloning() {
+    let w = world(false);
+    w.cloner.lose_clone_answers(4);
+    let failure = w.use_case.run(event(Some("Ivan"), Some(wav(5.0)))).await;
+    // Every answer lost, but the first attempt's voice was found and adopted.
+    let outcome = failure.unwrap();
+    assert_eq!(w.cloner.clones().len(), 1);
+    let call = w
+        .use_case
+        .prepare(event(Some("Ivan"), Some(wav(5.0))))
+        .unwrap();
+    let again = w.use_case.execute(call, true).await.unwrap();
+    assert_eq!(
+        again.voice, outcome.voice,
+        "the redelivery adopts the same voice"
+    );
+    assert_eq!(w.cloner.clones().len(), 1, "and clones nothing");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_agent_update_whose_answer_was_lost_is_read_back_and_kept_when_applied() {
+    let w = world(false);
+    w.agents.lose_update_answers(1);
+    let outcome = w
+        .use_case
+        .run(event(Some("Ivan"), Some(wav(5.0))))
+        .await
+        .unwrap();
+    assert!(outcome.agent_updated);
+    assert!(
+        w.cloner.deleted().is_empty(),
+        "the agent uses the voice: never deleted"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_agent_that_cannot_be_read_back_keeps_the_voice_for_the_clean_up() {
+    let w = world(false);
+    w.agents.lose_update_answers(1);
+    w.agents
+        .fail_reads_with(Some(UpstreamError::Unavailable("down".into())));
+    let failure = w
+        .use_case
+        .run(event(Some("Ivan"), Some(wav(5.0))))
+        .await
+        .unwrap_err();
+    assert!(failure.voice_may_remain);
+    assert!(matches!(
+        failure.error,
+        PersonaliseError::AgentUpdateFailed {
+            rollback: Rollback::Kept(_),
+            ..
+        }
+    ));
+    assert!(w.cloner.deleted().is_empty(), "not deleted blindly");
 }

@@ -89,10 +89,16 @@ impl fmt::Debug for ElevenLabsClient {
 pub(super) enum CallError {
     /// A final 4xx answer.
     Refused { status: StatusCode, body: Bytes },
-    /// Unreachable, timing out, or still failing after retries; the reason says which.
+    /// Unreachable, or still failing after retries, on a call ElevenLabs certainly did not act
+    /// on or that is harmless to repeat; the reason says which.
     Unavailable(String),
-    /// A [`Replay::IfUnprocessed`] call failed in a way that may have been acted on.
-    Uncertain(String),
+    /// It may have been acted on although no valid answer came back (see [`Replay`]).
+    Uncertain {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// No attempt was sent: too little time was left before the deadline.
+    OutOfTime(String),
 }
 
 impl CallError {
@@ -100,9 +106,15 @@ impl CallError {
     pub(super) fn into_upstream(self) -> UpstreamError {
         match self {
             Self::Refused { status, body } => error_body::refusal(status, &body),
-            Self::Unavailable(reason) | Self::Uncertain(reason) => {
-                UpstreamError::Unavailable(reason)
-            }
+            Self::Unavailable(reason) => UpstreamError::Unavailable(reason),
+            Self::Uncertain {
+                reason,
+                retry_after,
+            } => UpstreamError::Uncertain {
+                reason,
+                retry_after,
+            },
+            Self::OutOfTime(reason) => UpstreamError::OutOfTime(reason),
         }
     }
 }
@@ -115,15 +127,19 @@ struct Transient {
     unprocessed: bool,
 }
 
-/// Whether a failed attempt may simply be sent again.
+/// What a failed attempt of a call means, and whether it may simply be sent again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Replay {
-    /// Sending it twice does no harm (reads, the same PATCH, a DELETE).
+    /// Reads and deletes: sending them twice does no harm, and a lost answer changed nothing
+    /// we need to know about.
     Safe,
+    /// An update that converges (the same PATCH): retried, but if any attempt may have been
+    /// applied and none was confirmed, the result is [`CallError::Uncertain`].
+    Idempotent,
     /// It creates something: replay only what certainly did not reach ElevenLabs (429, no
-    /// connection); anything else (a timeout, a 5xx) may have created it, and is returned as
-    /// [`CallError::Uncertain`] for the caller to check before trying again.
-    IfUnprocessed,
+    /// connection); anything else (a timeout, a 5xx, a reset) may have created it, and is
+    /// returned at once as [`CallError::Uncertain`] for the caller to check.
+    Once,
 }
 
 impl ElevenLabsClient {
@@ -169,30 +185,30 @@ impl ElevenLabsClient {
         url
     }
 
-    /// Retries allowed after a first attempt.
-    pub(super) fn max_retries(&self) -> u32 {
-        self.inner.retry.max_retries
-    }
-
     pub(super) fn http(&self) -> &reqwest::Client {
         &self.inner.http
     }
 
     /// Sends the request `build` makes (a fresh one per attempt: multipart bodies are consumed),
-    /// retrying 429, 5xx and connection failures until `deadline` (see [`Replay`]). Returns the
+    /// retrying 429, 5xx and connection failures until `deadline` as [`Replay`] allows. No
+    /// attempt is sent with less than `min_attempt` left (nor with nothing left). Returns the
     /// 2xx body.
     pub(super) async fn call(
         &self,
         what: &'static str,
         replay: Replay,
         deadline: Instant,
+        min_attempt: Duration,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Bytes, CallError> {
         let mut retries = 0;
+        let mut maybe_acted = false;
         loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Err(CallError::Unavailable(format!("{what}: deadline reached")));
+            let remaining = deadline.saturating_duration_since(now());
+            if remaining.is_zero() || remaining < min_attempt {
+                return Err(CallError::OutOfTime(format!(
+                    "{what}: not sent, too little time left before the deadline"
+                )));
             }
             let attempt = build().timeout(remaining.min(self.inner.request_timeout));
             let transient = match attempt.send().await {
@@ -207,31 +223,39 @@ impl ElevenLabsClient {
                     unprocessed: error.is_connect(),
                 },
             };
-            if replay == Replay::IfUnprocessed && !transient.unprocessed {
-                return Err(CallError::Uncertain(format!(
-                    "{what}: {}",
-                    transient.reason
-                )));
+            maybe_acted |= !transient.unprocessed;
+            let reason = format!("{what}: {}", transient.reason);
+            let uncertain = |reason: String| CallError::Uncertain {
+                reason,
+                retry_after: transient.retry_after,
+            };
+            if replay == Replay::Once && !transient.unprocessed {
+                return Err(uncertain(reason));
             }
+            let give_up = |reason: String| {
+                if replay == Replay::Idempotent && maybe_acted {
+                    uncertain(reason)
+                } else {
+                    CallError::Unavailable(reason)
+                }
+            };
             retries += 1;
             if retries > self.inner.retry.max_retries {
-                return Err(CallError::Unavailable(format!(
-                    "{what}: ElevenLabs still failing after {retries} attempts: {}",
-                    transient.reason
+                return Err(give_up(format!(
+                    "{reason} (still failing after {retries} attempts)"
                 )));
             }
             let delay = self.inner.retry.delay(retries, transient.retry_after);
-            if Instant::now() + delay >= deadline {
-                return Err(CallError::Unavailable(format!(
-                    "{what}: no time left to retry before the deadline: {}",
-                    transient.reason
+            if now() + delay + min_attempt >= deadline {
+                return Err(give_up(format!(
+                    "{reason} (no time left to retry before the deadline)"
                 )));
             }
             tracing::warn!(
                 call = what,
                 retry = retries,
                 delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                reason = %transient.reason,
+                %reason,
                 "ElevenLabs call failed; retrying"
             );
             tokio::time::sleep(delay).await;
@@ -279,6 +303,11 @@ impl ElevenLabsClient {
             text.replace(key, "[REDACTED]")
         }
     }
+}
+
+/// Monotonic now on tokio's clock, so that paused test time drives the deadlines.
+pub(super) fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 fn is_retryable(status: StatusCode) -> bool {

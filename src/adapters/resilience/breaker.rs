@@ -1,16 +1,21 @@
 //! A circuit breaker over the voice platform: after N consecutive failures, calls fail fast for
 //! a cool-down instead of each waiting out its deadline; then one trial call decides.
+//!
+//! Only real platform failures count (unreachable, failing, uncertain answers): refusals prove
+//! the platform is up, and our own limits or a deadline spent before sending say nothing about
+//! it. While half-open only the trial decides; a trial that ends without a verdict (cancelled,
+//! or never sent) lets the next call be the trial at once instead of leaving the breaker stuck.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant as StdInstant};
 
+use async_trait::async_trait;
 use tokio::time::Instant;
 
-use async_trait::async_trait;
-
-use crate::domain::{AgentId, VoiceId};
+use crate::domain::{AgentId, ConversationId, VoiceId};
 use crate::ports::{
-    AgentConfigurator, AgentUpdate, CloneRequest, ClonedVoice, UpstreamError, VoiceCloner,
+    AgentConfigurator, AgentSettings, AgentUpdate, CloneRequest, ClonedVoice, FoundVoice,
+    UpstreamError, VoiceCloner,
 };
 
 /// When the breaker opens and for how long.
@@ -31,17 +36,52 @@ enum State {
     Open {
         until: Instant,
     },
-    /// One trial call is out; others fail fast. A trial that never reports back (its request
-    /// was cancelled) is replaced after a cool-down.
+    /// The trial call `trial` is out; other calls fail fast until it reports.
     HalfOpen {
-        trial_since: Instant,
+        trial: u64,
     },
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: State,
+    /// Bumped on every change of state, so that a call admitted before the change (a slow
+    /// success arriving while half-open, say) cannot decide after it.
+    generation: u64,
+    next_call: u64,
+}
+
+/// What a call's result says about the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Up,
+    Down,
+    /// Nothing: our own limits, or no attempt was sent.
+    None,
+}
+
+fn verdict<T>(result: &Result<T, UpstreamError>) -> Verdict {
+    match result {
+        Ok(_) | Err(UpstreamError::InvalidRequest(_) | UpstreamError::Refused(_)) => Verdict::Up,
+        Err(error) if error.is_platform_failure() => Verdict::Down,
+        Err(_) => Verdict::None,
+    }
+}
+
+/// A call let through, to be reported back.
+#[derive(Debug, Clone, Copy)]
+struct Pass {
+    id: u64,
+    generation: u64,
+    trial: bool,
+    /// Whether a success of this call resets the failure count (see [`CircuitBreaker::observe`]).
+    decides: bool,
 }
 
 /// Shared by every guarded port, so failures of clones and agent updates add up.
 #[derive(Debug)]
 pub struct CircuitBreaker {
-    state: Mutex<State>,
+    inner: Mutex<Inner>,
     settings: BreakerSettings,
 }
 
@@ -49,35 +89,69 @@ impl CircuitBreaker {
     /// A closed breaker.
     pub fn new(settings: BreakerSettings) -> Self {
         Self {
-            state: Mutex::new(State::Closed { failures: 0 }),
+            inner: Mutex::new(Inner {
+                state: State::Closed { failures: 0 },
+                generation: 0,
+                next_call: 0,
+            }),
             settings,
         }
     }
 
     /// Whether it is failing calls fast right now.
     pub fn is_open(&self) -> bool {
-        matches!(*self.lock(), State::Open { until } if Instant::now() < until)
+        match self.lock().state {
+            State::Open { until } => Instant::now() < until,
+            State::HalfOpen { .. } => true,
+            State::Closed { .. } => false,
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Lets a call through, or refuses it while open.
-    fn admit(&self) -> Result<(), UpstreamError> {
+    /// Lets a call through (as the trial, once the cool-down is over), or refuses it.
+    fn admit(&self) -> Result<Pass, UpstreamError> {
         let now = Instant::now();
-        let mut state = self.lock();
-        match *state {
-            State::Closed { .. } => Ok(()),
+        let mut inner = self.lock();
+        inner.next_call += 1;
+        let id = inner.next_call;
+        match inner.state {
+            State::Closed { .. } => Ok(Pass {
+                id,
+                generation: inner.generation,
+                trial: false,
+                decides: true,
+            }),
             State::Open { until } if now < until => Err(self.open_error(until - now)),
-            State::HalfOpen { trial_since } if now < trial_since + self.settings.cool_down => {
-                Err(self.open_error(self.settings.cool_down))
-            }
-            State::Open { .. } | State::HalfOpen { .. } => {
+            State::HalfOpen { .. } => Err(self.open_error(self.settings.cool_down)),
+            State::Open { .. } => {
                 tracing::info!("circuit breaker half-open: trying ElevenLabs again");
-                *state = State::HalfOpen { trial_since: now };
-                Ok(())
+                inner.generation += 1;
+                inner.state = State::HalfOpen { trial: id };
+                Ok(Pass {
+                    id,
+                    generation: inner.generation,
+                    trial: true,
+                    decides: true,
+                })
             }
+        }
+    }
+
+    /// A pass for a call that is always attempted (deletes, look-ups, reading an agent back):
+    /// it never decides a half-open breaker, and while closed its failures count but its
+    /// successes do not reset the count — a read that works must not hide that the clones and
+    /// updates it follows keep failing.
+    fn observe(&self) -> Pass {
+        let mut inner = self.lock();
+        inner.next_call += 1;
+        Pass {
+            id: inner.next_call,
+            generation: inner.generation,
+            trial: false,
+            decides: false,
         }
     }
 
@@ -89,47 +163,92 @@ impl CircuitBreaker {
         ))
     }
 
-    /// Records what a call's final result says about the platform's health: only
-    /// `Unavailable` is a failure; an answer, even a refusal, proves it is up.
-    fn record<T>(&self, result: &Result<T, UpstreamError>) {
-        let mut state = self.lock();
-        match result {
-            Err(UpstreamError::Unavailable(_)) => {
-                let failures = match *state {
-                    State::Closed { failures } => failures + 1,
-                    // A failed trial opens it again straight away.
-                    State::HalfOpen { .. } | State::Open { .. } => self.settings.threshold,
-                };
-                if failures >= self.settings.threshold {
-                    if !matches!(*state, State::Open { .. }) {
-                        tracing::error!(
-                            failures,
-                            cool_down_seconds = self.settings.cool_down.as_secs(),
-                            "circuit breaker open: ElevenLabs keeps failing; failing fast"
-                        );
-                    }
-                    *state = State::Open {
-                        until: Instant::now() + self.settings.cool_down,
-                    };
-                } else {
-                    *state = State::Closed { failures };
-                }
+    fn record(&self, pass: Pass, verdict: Verdict) {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        if pass.trial {
+            if inner.state != (State::HalfOpen { trial: pass.id }) {
+                return;
             }
-            Err(UpstreamError::Busy(_)) => {}
-            Ok(_) | Err(UpstreamError::InvalidRequest(_) | UpstreamError::Refused(_)) => {
-                if !matches!(*state, State::Closed { failures: 0 }) {
-                    if !matches!(*state, State::Closed { .. }) {
-                        tracing::info!("circuit breaker closed: ElevenLabs answers again");
+            inner.generation += 1;
+            inner.state = match verdict {
+                Verdict::Up => {
+                    tracing::info!("circuit breaker closed: ElevenLabs answers again");
+                    State::Closed { failures: 0 }
+                }
+                Verdict::Down => {
+                    tracing::error!("circuit breaker trial failed; open again");
+                    State::Open {
+                        until: now + self.settings.cool_down,
                     }
-                    *state = State::Closed { failures: 0 };
+                }
+                // The trial said nothing: the next call tries again at once.
+                Verdict::None => State::Open { until: now },
+            };
+            return;
+        }
+        if pass.generation != inner.generation {
+            return;
+        }
+        let State::Closed { failures } = inner.state else {
+            return;
+        };
+        match verdict {
+            Verdict::Up if pass.decides => inner.state = State::Closed { failures: 0 },
+            Verdict::Up => {}
+            Verdict::None => {}
+            Verdict::Down if failures + 1 >= self.settings.threshold => {
+                tracing::error!(
+                    failures = failures + 1,
+                    cool_down_seconds = self.settings.cool_down.as_secs(),
+                    "circuit breaker open: ElevenLabs keeps failing; failing fast"
+                );
+                inner.generation += 1;
+                inner.state = State::Open {
+                    until: now + self.settings.cool_down,
+                };
+            }
+            Verdict::Down => {
+                inner.state = State::Closed {
+                    failures: failures + 1,
                 }
             }
         }
     }
+
+    /// Runs `call` under `pass`; a trial dropped before it reports (its request was cancelled)
+    /// still reports "no verdict", so the breaker is never left waiting for it.
+    async fn guard<T>(
+        &self,
+        pass: Pass,
+        call: impl Future<Output = Result<T, UpstreamError>>,
+    ) -> Result<T, UpstreamError> {
+        let mut report = Report {
+            breaker: self,
+            pass,
+            verdict: Verdict::None,
+        };
+        let result = call.await;
+        report.verdict = verdict(&result);
+        result
+    }
 }
 
-/// A [`VoiceCloner`] behind the breaker. Deletes are always attempted (a rollback must not be
-/// skipped because the breaker is open) but still count.
+/// Reports a call's verdict when dropped, whether the call finished or was cancelled.
+struct Report<'a> {
+    breaker: &'a CircuitBreaker,
+    pass: Pass,
+    verdict: Verdict,
+}
+
+impl Drop for Report<'_> {
+    fn drop(&mut self) {
+        self.breaker.record(self.pass, self.verdict);
+    }
+}
+
+/// A [`VoiceCloner`] behind the breaker. Look-ups and deletes are always attempted (a rollback
+/// or a clean-up must not be skipped because the breaker is open) but still count.
 pub struct GuardedVoiceCloner {
     inner: Arc<dyn VoiceCloner>,
     breaker: Arc<CircuitBreaker>,
@@ -145,10 +264,21 @@ impl GuardedVoiceCloner {
 #[async_trait]
 impl VoiceCloner for GuardedVoiceCloner {
     async fn clone_voice(&self, request: CloneRequest<'_>) -> Result<ClonedVoice, UpstreamError> {
-        self.breaker.admit()?;
-        let result = self.inner.clone_voice(request).await;
-        self.breaker.record(&result);
-        result
+        let pass = self.breaker.admit()?;
+        self.breaker
+            .guard(pass, self.inner.clone_voice(request))
+            .await
+    }
+
+    async fn find_voices(
+        &self,
+        conversation_id: &ConversationId,
+        deadline: StdInstant,
+    ) -> Result<Vec<FoundVoice>, UpstreamError> {
+        let pass = self.breaker.observe();
+        self.breaker
+            .guard(pass, self.inner.find_voices(conversation_id, deadline))
+            .await
     }
 
     async fn delete_voice(
@@ -156,13 +286,14 @@ impl VoiceCloner for GuardedVoiceCloner {
         voice_id: &VoiceId,
         deadline: StdInstant,
     ) -> Result<(), UpstreamError> {
-        let result = self.inner.delete_voice(voice_id, deadline).await;
-        self.breaker.record(&result);
-        result
+        let pass = self.breaker.observe();
+        self.breaker
+            .guard(pass, self.inner.delete_voice(voice_id, deadline))
+            .await
     }
 }
 
-/// An [`AgentConfigurator`] behind the breaker.
+/// An [`AgentConfigurator`] behind the breaker; reading an agent back is always attempted.
 pub struct GuardedAgentConfigurator {
     inner: Arc<dyn AgentConfigurator>,
     breaker: Arc<CircuitBreaker>,
@@ -183,9 +314,20 @@ impl AgentConfigurator for GuardedAgentConfigurator {
         update: &AgentUpdate,
         deadline: StdInstant,
     ) -> Result<(), UpstreamError> {
-        self.breaker.admit()?;
-        let result = self.inner.update_agent(agent_id, update, deadline).await;
-        self.breaker.record(&result);
-        result
+        let pass = self.breaker.admit()?;
+        self.breaker
+            .guard(pass, self.inner.update_agent(agent_id, update, deadline))
+            .await
+    }
+
+    async fn read_agent(
+        &self,
+        agent_id: &AgentId,
+        deadline: StdInstant,
+    ) -> Result<AgentSettings, UpstreamError> {
+        let pass = self.breaker.observe();
+        self.breaker
+            .guard(pass, self.inner.read_agent(agent_id, deadline))
+            .await
     }
 }

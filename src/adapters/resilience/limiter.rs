@@ -1,14 +1,15 @@
 //! At most N clones in flight upstream; a bounded queue where the rest wait a short while.
+//! The use case takes a place before cloning and holds it through the clone and any look-up
+//! after a lost answer; its upstream deadline starts only once it has the place.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::Semaphore;
 
-use crate::domain::VoiceId;
-use crate::ports::{CloneRequest, ClonedVoice, UpstreamError, VoiceCloner};
+use crate::ports::{ClonePermit, ClonePermits, UpstreamError};
 
 /// How many clones may run and wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,10 +22,9 @@ pub struct LimiterSettings {
     pub max_wait: Duration,
 }
 
-/// A [`VoiceCloner`] that lets at most `max_in_flight` clones through at once. Deletes (the
-/// rollback) are never held back: freeing a slot must not queue behind new clones.
+/// Hands out at most `max_in_flight` places at once. Deletes never need one: freeing a slot on
+/// the account must not queue behind new clones.
 pub struct CloneLimiter {
-    inner: Arc<dyn VoiceCloner>,
     slots: Arc<Semaphore>,
     waiting: AtomicUsize,
     settings: LimiterSettings,
@@ -40,10 +40,9 @@ impl Drop for WaitingGuard<'_> {
 }
 
 impl CloneLimiter {
-    /// Wraps `inner`.
-    pub fn new(inner: Arc<dyn VoiceCloner>, settings: LimiterSettings) -> Self {
+    /// A limiter with every place free.
+    pub fn new(settings: LimiterSettings) -> Self {
         Self {
-            inner,
             slots: Arc::new(Semaphore::new(settings.max_in_flight.max(1))),
             waiting: AtomicUsize::new(0),
             settings,
@@ -61,34 +60,24 @@ impl CloneLimiter {
 }
 
 #[async_trait]
-impl VoiceCloner for CloneLimiter {
-    async fn clone_voice(&self, request: CloneRequest<'_>) -> Result<ClonedVoice, UpstreamError> {
-        let _slot = match Arc::clone(&self.slots).try_acquire_owned() {
-            Ok(slot) => slot,
-            Err(_) => {
-                if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.settings.max_waiting {
-                    self.waiting.fetch_sub(1, Ordering::AcqRel);
-                    return Err(self.busy());
-                }
-                let _waiting = WaitingGuard(&self.waiting);
-                let wait = self
-                    .settings
-                    .max_wait
-                    .min(request.deadline.saturating_duration_since(Instant::now()));
-                match tokio::time::timeout(wait, Arc::clone(&self.slots).acquire_owned()).await {
-                    Ok(Ok(slot)) => slot,
-                    _ => return Err(self.busy()),
-                }
-            }
-        };
-        self.inner.clone_voice(request).await
-    }
-
-    async fn delete_voice(
-        &self,
-        voice_id: &VoiceId,
-        deadline: Instant,
-    ) -> Result<(), UpstreamError> {
-        self.inner.delete_voice(voice_id, deadline).await
+impl ClonePermits for CloneLimiter {
+    async fn acquire(&self) -> Result<ClonePermit, UpstreamError> {
+        if let Ok(slot) = Arc::clone(&self.slots).try_acquire_owned() {
+            return Ok(ClonePermit::new(slot));
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.settings.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(self.busy());
+        }
+        let _waiting = WaitingGuard(&self.waiting);
+        match tokio::time::timeout(
+            self.settings.max_wait,
+            Arc::clone(&self.slots).acquire_owned(),
+        )
+        .await
+        {
+            Ok(Ok(slot)) => Ok(ClonePermit::new(slot)),
+            _ => Err(self.busy()),
+        }
     }
 }

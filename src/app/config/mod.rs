@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::domain::{GreetingTemplate, SampleLimits, WebhookSecret};
+use crate::domain::{
+    GreetingTemplate, ROLLBACK_BUDGET, SIGNATURE_TOLERANCE_SECONDS, SampleLimits, WebhookSecret,
+};
 
 pub use log::{LogConfig, LogFormat, LogLevel};
 pub use settings::{ReliabilitySettings, UpstreamSettings};
@@ -54,7 +56,8 @@ pub struct Config {
     pub storage_enabled: bool,
     /// `REQUEST_BODY_TIMEOUT_SECONDS`: the whole body must arrive within this, else 408.
     pub body_timeout: Duration,
-    /// `SHUTDOWN_GRACE_SECONDS`: how long in-flight webhooks may finish after SIGTERM.
+    /// `SHUTDOWN_GRACE_SECONDS`: how long in-flight webhooks (their upstream work and
+    /// clean-ups included) may finish after SIGTERM; by default [`Config::longest_webhook`].
     pub shutdown_grace: Duration,
     /// Timeouts and retries towards ElevenLabs.
     pub upstream: UpstreamSettings,
@@ -67,6 +70,29 @@ impl Config {
     /// room for the JSON or multipart framing around it.
     pub fn max_body_bytes(&self) -> u64 {
         self.sample_limits.max_bytes.div_ceil(3) * 4 + BODY_OVERHEAD_BYTES
+    }
+
+    /// The longest one webhook can take once accepted: waiting for a clone slot, its upstream
+    /// deadline, then a rollback or clean-up with its own budget.
+    pub fn longest_webhook(&self) -> Duration {
+        self.reliability.clone_queue_timeout + self.upstream.deadline + ROLLBACK_BUDGET
+    }
+
+    /// What is allowed but unwise, one line each, for the start-up log.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let longest = self.longest_webhook();
+        if self.shutdown_grace < longest {
+            warnings.push(format!(
+                "SHUTDOWN_GRACE_SECONDS ({} s) is shorter than one webhook's worst case \
+                 (CLONE_QUEUE_TIMEOUT_SECONDS + ELEVENLABS_TIMEOUT_SECONDS + {} s of rollback = \
+                 {} s): a shutdown may cut upstream work off, leaving voices for the sweep",
+                self.shutdown_grace.as_secs_f64(),
+                ROLLBACK_BUDGET.as_secs(),
+                longest.as_secs_f64()
+            ));
+        }
+        warnings
     }
 
     /// Reads the configuration through `var` (the process environment in production).
@@ -120,8 +146,9 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("./storage/voice_samples"));
         let storage_enabled = r.parse_with("ENABLE_VOICE_SAMPLE_STORAGE", "false", parse_bool);
         let body_timeout = r.parse_with("REQUEST_BODY_TIMEOUT_SECONDS", "30", seconds);
-        let shutdown_grace = r.parse_with("SHUTDOWN_GRACE_SECONDS", "20", seconds);
+        let shutdown_grace = r.optional_with("SHUTDOWN_GRACE_SECONDS", seconds);
         let deadline = r.parse_with("ELEVENLABS_TIMEOUT_SECONDS", "30", seconds);
+        let min_clone_attempt = r.parse_with("ELEVENLABS_MIN_CLONE_ATTEMPT_SECONDS", "5", seconds);
         let connect_timeout = r.parse_with("ELEVENLABS_CONNECT_TIMEOUT_SECONDS", "5", seconds);
         let request_timeout = r.parse_with("ELEVENLABS_REQUEST_TIMEOUT_SECONDS", "20", seconds);
         let max_retries = r.parse_with("ELEVENLABS_MAX_RETRIES", "3", |v| whole(v, 0, 10));
@@ -133,8 +160,20 @@ impl Config {
         let breaker_threshold =
             r.parse_with("CIRCUIT_BREAKER_THRESHOLD", "5", |v| whole(v, 1, 1000));
         let breaker_cool_down = r.parse_with("CIRCUIT_BREAKER_COOLDOWN_SECONDS", "30", seconds);
+        // A signed request stays valid for the signature window: a retention shorter than it
+        // would let a captured request clone again once forgotten.
         let idempotency_retention = r.parse_with("IDEMPOTENCY_RETENTION_SECONDS", "3600", |v| {
-            positive_number(v, 1.0, 7.0 * 86_400.0).map(Duration::from_secs_f64)
+            let window = SIGNATURE_TOLERANCE_SECONDS as f64;
+            positive_number(v, 1.0, 7.0 * 86_400.0)
+                .and_then(|n| {
+                    (n >= window).then_some(n).ok_or_else(|| {
+                        format!(
+                            "at least {window} s, the signature window: a captured request \
+                             could otherwise clone again"
+                        )
+                    })
+                })
+                .map(Duration::from_secs_f64)
         });
         let idempotency_max_entries = r.parse_with("IDEMPOTENCY_MAX_ENTRIES", "10000", |v| {
             whole(v, 100, 10_000_000)
@@ -159,8 +198,8 @@ impl Config {
             Some(first_message),
             Some(storage_enabled),
             Some(body_timeout),
-            Some(shutdown_grace),
             Some(deadline),
+            Some(min_clone_attempt),
             Some(connect_timeout),
             Some(request_timeout),
             Some(max_retries),
@@ -184,8 +223,8 @@ impl Config {
             first_message,
             storage_enabled,
             body_timeout,
-            shutdown_grace,
             deadline,
+            min_clone_attempt,
             connect_timeout,
             request_timeout,
             max_retries,
@@ -201,7 +240,14 @@ impl Config {
         else {
             return Err(ConfigErrors(vec!["configuration incomplete".into()]));
         };
-        Ok(Self {
+        if min_clone_attempt >= deadline {
+            return Err(ConfigErrors(vec![
+                "ELEVENLABS_MIN_CLONE_ATTEMPT_SECONDS: invalid value (must be shorter than \
+                 ELEVENLABS_TIMEOUT_SECONDS)"
+                    .into(),
+            ]));
+        }
+        let mut config = Self {
             api_key,
             webhook_secret,
             api_base_url,
@@ -221,12 +267,13 @@ impl Config {
             storage_path,
             storage_enabled,
             body_timeout,
-            shutdown_grace,
+            shutdown_grace: Duration::ZERO,
             upstream: UpstreamSettings {
                 deadline,
                 connect_timeout,
                 request_timeout,
                 max_retries: max_retries as u32,
+                min_clone_attempt,
             },
             reliability: ReliabilitySettings {
                 max_concurrent_clones,
@@ -238,7 +285,9 @@ impl Config {
                 idempotency_max_entries,
                 max_header_bytes,
             },
-        })
+        };
+        config.shutdown_grace = shutdown_grace.unwrap_or_else(|| config.longest_webhook());
+        Ok(config)
     }
 }
 

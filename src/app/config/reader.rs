@@ -57,6 +57,16 @@ impl<'a, F: Fn(&str) -> Option<String>> Reader<'a, F> {
         })
     }
 
+    /// Like [`Reader::parse_with`] for a variable without a fixed default: `None` when unset.
+    pub(super) fn optional_with<T>(
+        &mut self,
+        name: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let value = self.raw(name)?;
+        self.parse_with(name, &value, parse)
+    }
+
     pub(super) fn parse_with<T>(
         &mut self,
         name: &str,

@@ -14,6 +14,9 @@ pub struct UpstreamSettings {
     pub request_timeout: Duration,
     /// `ELEVENLABS_MAX_RETRIES`: retries after the first attempt (429, 5xx, connection errors).
     pub max_retries: u32,
+    /// `ELEVENLABS_MIN_CLONE_ATTEMPT_SECONDS`: no clone is sent with less time than this left
+    /// before the deadline (a create cut off half-way is the kind whose answer is lost).
+    pub min_clone_attempt: Duration,
 }
 
 /// Protection against redelivery, bursts and a failing upstream.

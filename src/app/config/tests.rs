@@ -35,7 +35,11 @@ fn applies_the_spec_defaults() {
     assert_eq!(c.first_message.as_str(), DEFAULT_FIRST_MESSAGE);
     assert!(!c.storage_enabled);
     assert_eq!(c.body_timeout, Duration::from_secs(30));
-    assert_eq!(c.shutdown_grace, Duration::from_secs(20));
+    assert_eq!(
+        c.shutdown_grace,
+        Duration::from_secs(50),
+        "queue wait + deadline + rollback"
+    );
     assert_eq!(c.upstream.deadline, Duration::from_secs(30));
     assert_eq!(c.upstream.max_retries, 3);
     let r = c.reliability;
@@ -115,4 +119,53 @@ fn accepts_warning_and_case_variants() {
     assert_eq!(c.log.level, LogLevel::Warning);
     assert_eq!(c.log.format, LogFormat::Json);
     assert_eq!(c.api_base_url, "http://127.0.0.1:9");
+}
+
+#[test]
+fn refuses_an_idempotency_retention_shorter_than_the_signature_window() {
+    let mut vars = KEYS.to_vec();
+    vars.push(("IDEMPOTENCY_RETENTION_SECONDS", "1799"));
+    let err = from(&vars, false).unwrap_err();
+    assert_eq!(err.0.len(), 1, "{err}");
+    assert!(
+        err.0[0].starts_with("IDEMPOTENCY_RETENTION_SECONDS: invalid value (at least 1800 s"),
+        "{err}"
+    );
+    vars.pop();
+    vars.push(("IDEMPOTENCY_RETENTION_SECONDS", "1800"));
+    assert!(from(&vars, false).is_ok());
+}
+
+#[test]
+fn the_default_grace_covers_one_webhooks_worst_case_and_a_shorter_one_is_warned_about() {
+    let c = from(&KEYS, false).unwrap();
+    assert_eq!(c.shutdown_grace, c.longest_webhook());
+    assert!(c.warnings().is_empty());
+    let mut vars = KEYS.to_vec();
+    vars.push(("SHUTDOWN_GRACE_SECONDS", "20"));
+    let c = from(&vars, false).unwrap();
+    assert_eq!(c.shutdown_grace, Duration::from_secs(20));
+    let warnings = c.warnings();
+    assert_eq!(warnings.len(), 1);
+    for name in [
+        "SHUTDOWN_GRACE_SECONDS",
+        "CLONE_QUEUE_TIMEOUT_SECONDS",
+        "ELEVENLABS_TIMEOUT_SECONDS",
+    ] {
+        assert!(warnings[0].contains(name), "{}", warnings[0]);
+    }
+}
+
+#[test]
+fn a_minimum_clone_attempt_must_fit_in_the_deadline() {
+    let mut vars = KEYS.to_vec();
+    vars.extend([
+        ("ELEVENLABS_TIMEOUT_SECONDS", "4"),
+        ("ELEVENLABS_MIN_CLONE_ATTEMPT_SECONDS", "5"),
+    ]);
+    let err = from(&vars, false).unwrap_err();
+    assert!(
+        err.0[0].starts_with("ELEVENLABS_MIN_CLONE_ATTEMPT_SECONDS"),
+        "{err}"
+    );
 }

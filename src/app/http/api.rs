@@ -1,22 +1,17 @@
 //! The HTTP surface: `GET /health` and `POST /webhook`, documented for the OpenAPI spec.
-//! Handlers only convert: raw request → domain → response; the use case does the work.
+//! Handlers only convert: HTTP request → application service → HTTP response.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::FutureExt;
 use poem_openapi::{OpenApi, Tags, payload::Json};
 use tracing::Instrument;
 
 use super::body::{SignatureParam, WebhookBody};
 use super::errors::{ApiError, WebhookResponse};
-use super::payload;
 use super::schema::{CallerInfoPayload, Health, WebhookSuccess};
-use crate::domain::{
-    CallOutcome, Deliveries, Delivery, PersonaliseCall, PreCallEvent, WebhookSecret,
-};
-use crate::ports::Clock;
+use crate::app::service::{Handled, PreCallService, SignedBody};
+use crate::domain::CallOutcome;
 
 /// The service name reported by `/health`.
 pub const SERVICE_NAME: &str = "elevenlabs-precall-webhook";
@@ -30,15 +25,10 @@ enum ApiTags {
 }
 
 /// What the handlers need.
+#[derive(Clone)]
 pub struct WebhookApi {
-    /// The use case.
-    pub use_case: Arc<PersonaliseCall>,
-    /// Verifies `elevenlabs-signature`.
-    pub secret: WebhookSecret,
-    /// The clock the signature window is measured against.
-    pub clock: Arc<dyn Clock>,
-    /// The deliver-once rule.
-    pub deliveries: Arc<Deliveries>,
+    /// The pre-call webhook's application service.
+    pub pre_call: Arc<PreCallService>,
 }
 
 #[OpenApi]
@@ -85,14 +75,23 @@ impl WebhookApi {
     ) -> WebhookResponse {
         let started = Instant::now();
         let span = tracing::info_span!("webhook", conversation_id = tracing::field::Empty);
-        let result = self
-            .handle(signature, body, &span)
-            .instrument(span.clone())
-            .await;
+        let result = async {
+            let request = SignedBody {
+                signature: signature.0,
+                content_type: body.content_type,
+                body: body.bytes.map_err(ApiError::from)?,
+            };
+            self.pre_call
+                .handle(request, &span)
+                .await
+                .map_err(ApiError::from)
+        }
+        .instrument(span.clone())
+        .await;
         let _entered = span.enter();
         let elapsed_ms = elapsed_ms(started);
         match result {
-            Ok((outcome, replayed)) => {
+            Ok(Handled { outcome, replayed }) => {
                 tracing::info!(
                     status = 200,
                     voice_id = outcome.voice.as_ref().map(|v| v.voice_id.as_str()),
@@ -121,98 +120,6 @@ impl WebhookApi {
 
 fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
-
-impl WebhookApi {
-    /// Checks, parses and hands the event to [`process`]; returns the outcome and whether it was
-    /// replayed from an earlier delivery.
-    async fn handle(
-        &self,
-        signature: SignatureParam,
-        body: WebhookBody,
-        span: &tracing::Span,
-    ) -> Result<(CallOutcome, bool), ApiError> {
-        let bytes = body.bytes?;
-        self.secret
-            .verify(signature.0.as_deref(), &bytes, self.clock.now_unix())?;
-        let event = payload::parse(body.content_type.as_deref(), bytes)?;
-        let conversation_id = event.conversation_id.clone();
-        span.record("conversation_id", conversation_id.as_str());
-        tracing::info!(
-            agent_id = %event.agent_id,
-            has_sample = event.sample.is_some(),
-            sample_bytes = event.sample.as_ref().map(|s| s.bytes.len()),
-            "webhook received"
-        );
-        // The rest runs in a task of its own: a sender that hangs up must not cancel a clone
-        // half-way (that is how orphan voices are made), and a panic stays inside that task.
-        let task = tokio::spawn(
-            process(
-                Arc::clone(&self.use_case),
-                Arc::clone(&self.deliveries),
-                event,
-            )
-            .instrument(span.clone()),
-        );
-        let result = task.await.unwrap_or_else(|join_error| {
-            tracing::error!(error = %join_error, "webhook task failed");
-            Err(ApiError::internal())
-        });
-        result.map_err(|e| e.for_conversation(conversation_id.as_str()))
-    }
-}
-
-/// Deliver once: replay a handled conversation, otherwise personalise and record the outcome.
-async fn process(
-    use_case: Arc<PersonaliseCall>,
-    deliveries: Arc<Deliveries>,
-    event: PreCallEvent,
-) -> Result<(CallOutcome, bool), ApiError> {
-    let ticket = match deliveries.begin(&event).await? {
-        Delivery::Replay(outcome) => return Ok((outcome, true)),
-        Delivery::First(ticket) => ticket,
-    };
-    let result = personalise(use_case, event).await;
-    deliveries.finish(ticket, result.as_ref().ok()).await;
-    result.map(|outcome| (outcome, false))
-}
-
-async fn personalise(
-    use_case: Arc<PersonaliseCall>,
-    event: PreCallEvent,
-) -> Result<CallOutcome, ApiError> {
-    // Audio probing is CPU work: it runs on the blocking pool, not on an async worker.
-    let prepare_case = Arc::clone(&use_case);
-    let span = tracing::Span::current();
-    let prepared = tokio::task::spawn_blocking(move || {
-        let _entered = span.enter();
-        prepare_case.prepare(event)
-    })
-    .await
-    .map_err(|join_error| {
-        tracing::error!(error = %join_error, "sample check failed");
-        ApiError::internal()
-    })??;
-    if let Some(sample) = prepared.sample() {
-        tracing::info!(
-            format = %sample.format(),
-            duration_seconds = sample.duration_seconds(),
-            sample_rate = sample.sample_rate(),
-            "voice sample accepted"
-        );
-    }
-    // A panic here must still let the delivery be released, so it is caught rather than left
-    // to end the task.
-    match AssertUnwindSafe(use_case.execute(prepared))
-        .catch_unwind()
-        .await
-    {
-        Ok(result) => Ok(result?),
-        Err(_) => {
-            tracing::error!("personalising the call panicked");
-            Err(ApiError::internal())
-        }
-    }
 }
 
 fn success(outcome: CallOutcome, processing_time_ms: u64) -> WebhookSuccess {

@@ -7,6 +7,7 @@ use super::payload::PayloadRejection;
 use super::schema::{ErrorBody, ErrorCode, WebhookSuccess};
 use std::time::Duration;
 
+use crate::app::service::{PreCallError, PreCallFailure};
 use crate::domain::{DeliveryError, PersonaliseError, SignatureError};
 use crate::ports::UpstreamError;
 
@@ -216,17 +217,38 @@ impl From<PersonaliseError> for ApiError {
         {
             return Self::busy(error.to_string(), *retry_after);
         }
+        let unavailable = |source: &UpstreamError| {
+            source.is_platform_failure() || matches!(source, UpstreamError::OutOfTime(_))
+        };
         let code = match &error {
             PersonaliseError::InvalidSample(_) => ErrorCode::InvalidVoiceSample,
-            PersonaliseError::CloningFailed(UpstreamError::Unavailable(_))
-            | PersonaliseError::AgentUpdateFailed {
-                source: UpstreamError::Unavailable(_),
-                ..
-            } => ErrorCode::UpstreamUnavailable,
+            PersonaliseError::CloningFailed(source)
+            | PersonaliseError::AgentUpdateFailed { source, .. }
+                if unavailable(source) =>
+            {
+                ErrorCode::UpstreamUnavailable
+            }
             PersonaliseError::CloningFailed(_) => ErrorCode::VoiceCloningFailed,
             PersonaliseError::AgentUpdateFailed { .. } => ErrorCode::AgentUpdateFailed,
         };
         Self::new(code, error.to_string())
+    }
+}
+
+impl From<PreCallFailure> for ApiError {
+    fn from(failure: PreCallFailure) -> Self {
+        let error = match failure.error {
+            PreCallError::Signature(e) => e.into(),
+            // A payload rejection knows how far the body was read.
+            PreCallError::Payload(rejection) => return rejection.into(),
+            PreCallError::Delivery(e) => e.into(),
+            PreCallError::Personalise(e) => e.into(),
+            PreCallError::Internal => Self::internal(),
+        };
+        match failure.conversation_id {
+            Some(id) => error.for_conversation(id.as_str()),
+            None => error,
+        }
     }
 }
 

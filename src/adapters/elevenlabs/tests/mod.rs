@@ -107,6 +107,7 @@ impl CloneFixture {
             conversation_id: &self.conversation_id,
             agent_id: &self.agent_id,
             deadline,
+            min_attempt: Duration::ZERO,
         }
     }
 }
@@ -147,18 +148,6 @@ async fn received_clones(server: &MockServer) -> Vec<Request> {
         .into_iter()
         .filter(|r| r.method.as_str() == "POST")
         .collect()
-}
-
-/// `GET /v2/voices` answers with `voices`.
-async fn voice_list(server: &MockServer, voices: serde_json::Value) {
-    Mock::given(method("GET"))
-        .and(path("/v2/voices"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"voices": voices, "has_more": false, "total_count": 0})),
-        )
-        .mount(server)
-        .await;
 }
 
 fn header_of<'a>(request: &'a Request, name: &str) -> &'a str {

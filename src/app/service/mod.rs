@@ -1,0 +1,9 @@
+//! The application layer every inbound webhook (and, later, the sweep) goes through: it holds
+//! the order of the work — authenticate, parse, deliver once, personalise, settle, clean up —
+//! so that HTTP handlers only convert between HTTP and these types.
+
+mod background;
+mod pre_call;
+
+pub use background::BackgroundWork;
+pub use pre_call::{Handled, PreCallError, PreCallFailure, PreCallService, SignedBody};

@@ -1,0 +1,247 @@
+//! The application service of the pre-call webhook: signature → parse → deliver once → probe
+//! on the blocking pool → personalise (in a tracked task of its own) → settle the delivery,
+//! and the clean-up when a failed delivery may have left a voice. HTTP handlers hand it the raw
+//! request and convert what it returns; later webhooks and the sweep share its pieces.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use tracing::Instrument;
+
+use super::BackgroundWork;
+use crate::app::http::payload::{self, PayloadRejection};
+use crate::domain::{
+    CallOutcome, Cleanup, CleanupTarget, ConversationId, Deliveries, Delivery, DeliveryError,
+    PersonaliseCall, PersonaliseError, PreCallEvent, Settlement, SignatureError, WebhookSecret,
+};
+use crate::ports::Clock;
+
+/// A webhook as it arrived: the signature header and the exact body bytes.
+#[derive(Debug, Clone)]
+pub struct SignedBody {
+    /// The `elevenlabs-signature` header, if sent.
+    pub signature: Option<String>,
+    /// The `Content-Type` header, if sent.
+    pub content_type: Option<String>,
+    /// The raw body, unparsed.
+    pub body: Bytes,
+}
+
+/// A handled webhook.
+#[derive(Debug, Clone)]
+pub struct Handled {
+    /// What was done.
+    pub outcome: CallOutcome,
+    /// The answer is the stored outcome of an earlier identical delivery.
+    pub replayed: bool,
+}
+
+/// Why a pre-call webhook was not handled.
+#[derive(Debug, thiserror::Error)]
+pub enum PreCallError {
+    /// The signature does not hold.
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    /// The body is not a valid pre-call event.
+    #[error("{}", .0.error)]
+    Payload(PayloadRejection),
+    /// Deliver-once refused it (conflict, still in flight, ledger down).
+    #[error(transparent)]
+    Delivery(#[from] DeliveryError),
+    /// The call could not be personalised.
+    #[error(transparent)]
+    Personalise(#[from] PersonaliseError),
+    /// A bug: a panic or a lost task. Details are in the log.
+    #[error("internal error")]
+    Internal,
+}
+
+/// A [`PreCallError`] with the conversation it concerns, when known.
+#[derive(Debug)]
+pub struct PreCallFailure {
+    /// What went wrong.
+    pub error: PreCallError,
+    /// The conversation, once the body was read that far.
+    pub conversation_id: Option<ConversationId>,
+}
+
+/// Everything the service works with.
+pub struct PreCallService {
+    /// Verifies `elevenlabs-signature`.
+    pub secret: WebhookSecret,
+    /// The clock the signature window is measured against.
+    pub clock: Arc<dyn Clock>,
+    /// The deliver-once rule.
+    pub deliveries: Arc<Deliveries>,
+    /// The use case.
+    pub use_case: Arc<PersonaliseCall>,
+    /// The clean-up after failures that may leave a voice.
+    pub cleanup: Arc<Cleanup>,
+    /// Where the upstream work and clean-ups run, tracked for shutdown.
+    pub background: BackgroundWork,
+}
+
+impl PreCallService {
+    /// Handles one webhook. `span` is the request's span; the conversation id is recorded on it
+    /// once known.
+    ///
+    /// # Errors
+    /// A [`PreCallFailure`] for every refusal and failure, mapped to the error table at the edge.
+    pub async fn handle(
+        self: &Arc<Self>,
+        request: SignedBody,
+        span: &tracing::Span,
+    ) -> Result<Handled, PreCallFailure> {
+        let failure =
+            |error: PreCallError, conversation_id: Option<ConversationId>| PreCallFailure {
+                error,
+                conversation_id,
+            };
+        self.secret
+            .verify(
+                request.signature.as_deref(),
+                &request.body,
+                self.clock.now_unix(),
+            )
+            .map_err(|e| failure(e.into(), None))?;
+        let event =
+            payload::parse(request.content_type.as_deref(), request.body).map_err(|rejection| {
+                let id = rejection.conversation_id.clone();
+                failure(PreCallError::Payload(rejection), id)
+            })?;
+        let conversation_id = event.conversation_id.clone();
+        span.record("conversation_id", conversation_id.as_str());
+        tracing::info!(
+            agent_id = %event.agent_id,
+            has_sample = event.sample.is_some(),
+            sample_bytes = event.sample.as_ref().map(|s| s.bytes.len()),
+            "webhook received"
+        );
+        // The rest runs in a tracked task of its own: a sender that hangs up must not cancel a
+        // clone half-way (that is how orphan voices are made), a panic stays inside that task,
+        // and a shutdown waits for it.
+        let service = Arc::clone(self);
+        let task = self
+            .background
+            .spawn(async move { service.deliver(event).await }.instrument(span.clone()));
+        let result = task.await.unwrap_or_else(|join_error| {
+            tracing::error!(error = %join_error, "webhook task failed");
+            Err(PreCallError::Internal)
+        });
+        result.map_err(|error| failure(error, Some(conversation_id)))
+    }
+
+    /// Deliver once: replay a handled conversation, otherwise personalise and settle.
+    async fn deliver(self: Arc<Self>, event: PreCallEvent) -> Result<Handled, PreCallError> {
+        let ticket = match self.deliveries.begin(&event).await? {
+            Delivery::Replay(outcome) => {
+                return Ok(Handled {
+                    outcome,
+                    replayed: true,
+                });
+            }
+            Delivery::First(ticket) => ticket,
+        };
+        let target = CleanupTarget {
+            conversation_id: event.conversation_id.clone(),
+            agent_id: event.agent_id.clone(),
+            fingerprint: event.fingerprint(),
+        };
+        let had_sample = event.sample.is_some();
+        let voice_may_exist = ticket.voice_may_exist();
+        let (result, voice_may_remain) = match self.personalise(event, voice_may_exist).await {
+            Ok(outcome) => (Ok(outcome), false),
+            Err(Personalised::Failed(failure)) => (
+                Err(PreCallError::Personalise(failure.error)),
+                failure.voice_may_remain,
+            ),
+            // A bug mid-way: assume the worst about a clone that may have been sent.
+            Err(Personalised::Panicked) => (Err(PreCallError::Internal), had_sample),
+        };
+        match &result {
+            Ok(outcome) => {
+                self.deliveries
+                    .finish(ticket, Settlement::Completed(outcome))
+                    .await;
+            }
+            Err(_) => {
+                self.deliveries
+                    .finish(
+                        ticket,
+                        Settlement::Failed {
+                            voice_may_exist: voice_may_remain,
+                        },
+                    )
+                    .await;
+                if voice_may_remain {
+                    self.clean_up_later(target);
+                }
+            }
+        }
+        result.map(|outcome| Handled {
+            outcome,
+            replayed: false,
+        })
+    }
+
+    /// The webhook is answered at once; the voice its failed delivery may have left is looked
+    /// for and deleted in the background (unless a redelivery adopts it first).
+    fn clean_up_later(&self, target: CleanupTarget) {
+        let cleanup = Arc::clone(&self.cleanup);
+        self.background.spawn(
+            async move {
+                let outcome = cleanup.run(&target).await;
+                tracing::info!(?outcome, "clean-up after a failed delivery finished");
+            }
+            .instrument(tracing::Span::current()),
+        );
+    }
+
+    async fn personalise(
+        &self,
+        event: PreCallEvent,
+        voice_may_exist: bool,
+    ) -> Result<CallOutcome, Personalised> {
+        // Audio probing is CPU work: it runs on the blocking pool, not on an async worker.
+        let use_case = Arc::clone(&self.use_case);
+        let span = tracing::Span::current();
+        let prepared = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            use_case.prepare(event)
+        })
+        .await
+        .map_err(|join_error| {
+            tracing::error!(error = %join_error, "sample check failed");
+            Personalised::Panicked
+        })?
+        .map_err(|error| Personalised::Failed(error.into()))?;
+        if let Some(sample) = prepared.sample() {
+            tracing::info!(
+                format = %sample.format(),
+                duration_seconds = sample.duration_seconds(),
+                sample_rate = sample.sample_rate(),
+                "voice sample accepted"
+            );
+        }
+        // A panic here must still let the delivery be settled, so it is caught rather than
+        // left to end the task.
+        match AssertUnwindSafe(self.use_case.execute(prepared, voice_may_exist))
+            .catch_unwind()
+            .await
+        {
+            Ok(result) => result.map_err(Personalised::Failed),
+            Err(_) => {
+                tracing::error!("personalising the call panicked");
+                Err(Personalised::Panicked)
+            }
+        }
+    }
+}
+
+/// How personalising ended when it did not succeed.
+enum Personalised {
+    Failed(crate::domain::Failure),
+    Panicked,
+}

@@ -1,0 +1,102 @@
+//! Putting the voice and greeting on the agent, and undoing the clone when that fails. A PATCH
+//! whose answer was lost may have been applied: the agent is read back before anything is
+//! deleted, and a voice the agent may be using is never deleted blindly.
+
+use std::time::Instant;
+
+use super::personalise::{PersonaliseCall, ROLLBACK_BUDGET};
+use super::{AgentId, Failure, PersonaliseError, Rollback, VoiceId};
+use crate::ports::{AgentUpdate, UpstreamError};
+
+/// Whether an update the platform did not confirm is there after all.
+enum ReadBack {
+    Applied,
+    NotApplied,
+    Unknown(UpstreamError),
+}
+
+impl PersonaliseCall {
+    /// Applies `update`; on failure rolls back the voice it carries (when that is safe) and
+    /// says what became of it.
+    pub(super) async fn update_agent(
+        &self,
+        agent_id: &AgentId,
+        update: &AgentUpdate,
+        deadline: Instant,
+    ) -> Result<(), Failure> {
+        let source = match self
+            .ports
+            .agents
+            .update_agent(agent_id, update, deadline)
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(source) => source,
+        };
+        if source.is_uncertain() {
+            match self.read_back(agent_id, update).await {
+                ReadBack::Applied => {
+                    tracing::warn!(error = %source, "the agent update's answer was lost, but the agent has it");
+                    return Ok(());
+                }
+                ReadBack::NotApplied => {}
+                ReadBack::Unknown(read_error) => {
+                    // The agent may be speaking with the voice: keep it for the clean-up.
+                    let rollback = update.voice_id.clone().map_or(Rollback::NotNeeded, |voice_id| {
+                        tracing::error!(%voice_id, error = %source, %read_error, "the agent update's answer was lost and the agent cannot be read back; keeping the voice");
+                        Rollback::Kept(voice_id)
+                    });
+                    return Err(self.agent_failure(source, rollback));
+                }
+            }
+        }
+        let rollback = self.roll_back(update.voice_id.clone()).await;
+        Err(self.agent_failure(source, rollback))
+    }
+
+    fn agent_failure(&self, source: UpstreamError, rollback: Rollback) -> Failure {
+        let voice_may_remain = matches!(rollback, Rollback::Failed(_) | Rollback::Kept(_));
+        Failure {
+            error: PersonaliseError::AgentUpdateFailed { source, rollback },
+            voice_may_remain,
+        }
+    }
+
+    async fn read_back(&self, agent_id: &AgentId, update: &AgentUpdate) -> ReadBack {
+        let deadline = self.ports.clock.now() + ROLLBACK_BUDGET;
+        match self.ports.agents.read_agent(agent_id, deadline).await {
+            Ok(settings) => {
+                let voice_set = update.voice_id.is_none() || settings.voice_id == update.voice_id;
+                let greeting_set = update.first_message.is_none()
+                    || settings.first_message == update.first_message;
+                if voice_set && greeting_set {
+                    ReadBack::Applied
+                } else {
+                    ReadBack::NotApplied
+                }
+            }
+            Err(error) => ReadBack::Unknown(error),
+        }
+    }
+
+    async fn roll_back(&self, voice_id: Option<VoiceId>) -> Rollback {
+        let Some(voice_id) = voice_id else {
+            return Rollback::NotNeeded;
+        };
+        let deadline = self.ports.clock.now() + ROLLBACK_BUDGET;
+        match self.ports.cloner.delete_voice(&voice_id, deadline).await {
+            Ok(()) => {
+                tracing::info!(%voice_id, "agent update failed; the new voice was deleted again");
+                Rollback::Deleted(voice_id)
+            }
+            Err(error) => {
+                tracing::error!(
+                    %voice_id, %error,
+                    "agent update failed and the new voice could not be deleted; the clean-up \
+                     will try again"
+                );
+                Rollback::Failed(voice_id)
+            }
+        }
+    }
+}

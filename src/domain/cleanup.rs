@@ -1,0 +1,164 @@
+//! The clean-up after a delivery that failed while a voice it asked for may exist (a clone
+//! whose answer was lost, a rollback that failed or was not safe). The webhook has already been
+//! answered; this keeps looking for the conversation's voices for a budget of its own and
+//! deletes them — unless a redelivery of the same conversation has claimed it meanwhile (that
+//! delivery adopts the voice), and never a voice the agent is using.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{AgentId, ConversationId, Deliveries, Fingerprint, Settlement};
+use crate::ports::{AgentConfigurator, Clock, FoundVoice, VoiceCloner};
+
+/// How long the clean-up looks, and how often.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CleanupSettings {
+    /// Longest the clean-up of one delivery runs.
+    pub budget: Duration,
+    /// Pause between two looks at the platform.
+    pub poll_interval: Duration,
+}
+
+/// Whose voices to look for.
+#[derive(Debug, Clone)]
+pub struct CleanupTarget {
+    /// The conversation of the failed delivery.
+    pub conversation_id: ConversationId,
+    /// The agent that may be using the voice.
+    pub agent_id: AgentId,
+    /// The failed delivery's fingerprint (the clean-up claims the conversation like it).
+    pub fingerprint: Fingerprint,
+}
+
+/// How a clean-up ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CleanupOutcome {
+    /// The voices found were deleted; how many.
+    Deleted(usize),
+    /// A redelivery holds or completed the conversation: the voice is its to adopt.
+    TakenOver,
+    /// Voices were found but some could not be deleted (or the agent uses them, or could not
+    /// be read): left for the sweep, and the next delivery will look for them.
+    Left(usize),
+    /// Nothing appeared within the budget.
+    NothingFound,
+}
+
+/// The clean-up use case.
+pub struct Cleanup {
+    cloner: Arc<dyn VoiceCloner>,
+    agents: Arc<dyn AgentConfigurator>,
+    deliveries: Arc<Deliveries>,
+    clock: Arc<dyn Clock>,
+    settings: CleanupSettings,
+}
+
+impl Cleanup {
+    /// Builds it.
+    pub fn new(
+        cloner: Arc<dyn VoiceCloner>,
+        agents: Arc<dyn AgentConfigurator>,
+        deliveries: Arc<Deliveries>,
+        clock: Arc<dyn Clock>,
+        settings: CleanupSettings,
+    ) -> Self {
+        Self {
+            cloner,
+            agents,
+            deliveries,
+            clock,
+            settings,
+        }
+    }
+
+    /// Looks for the target's voices until the budget is spent and deletes them.
+    pub async fn run(&self, target: &CleanupTarget) -> CleanupOutcome {
+        let deadline = self.clock.now() + self.settings.budget;
+        loop {
+            match self
+                .cloner
+                .find_voices(&target.conversation_id, deadline)
+                .await
+            {
+                Ok(found) if !found.is_empty() => return self.delete_found(target, found).await,
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "clean-up could not list the voices; looking again")
+                }
+            }
+            let left = deadline.saturating_duration_since(self.clock.now());
+            if left <= self.settings.poll_interval {
+                tracing::info!(
+                    "clean-up found no voice for this conversation; a late one is the sweep's"
+                );
+                return CleanupOutcome::NothingFound;
+            }
+            self.clock.sleep(self.settings.poll_interval).await;
+        }
+    }
+
+    async fn delete_found(&self, target: &CleanupTarget, found: Vec<FoundVoice>) -> CleanupOutcome {
+        let ticket = match self
+            .deliveries
+            .claim_for_cleanup(&target.conversation_id, target.fingerprint)
+            .await
+        {
+            Ok(Some(ticket)) => ticket,
+            Ok(None) => {
+                tracing::info!("a redelivery holds this conversation; it adopts the voice");
+                return CleanupOutcome::TakenOver;
+            }
+            Err(error) => {
+                tracing::error!(%error, "clean-up cannot claim the conversation; the voice is the sweep's");
+                return CleanupOutcome::Left(found.len());
+            }
+        };
+        let deadline = self.clock.now() + self.settings.budget;
+        let in_use = match self.agents.read_agent(&target.agent_id, deadline).await {
+            Ok(settings) => settings.voice_id,
+            Err(error) => {
+                tracing::error!(%error, "clean-up cannot read the agent; keeping the voices it may use");
+                self.deliveries
+                    .finish(
+                        ticket,
+                        Settlement::Failed {
+                            voice_may_exist: true,
+                        },
+                    )
+                    .await;
+                return CleanupOutcome::Left(found.len());
+            }
+        };
+        let mut deleted = 0;
+        for voice in &found {
+            if in_use.as_ref() == Some(&voice.voice_id) {
+                tracing::warn!(voice_id = %voice.voice_id, "clean-up keeps a voice the agent uses");
+                continue;
+            }
+            match self.cloner.delete_voice(&voice.voice_id, deadline).await {
+                Ok(()) => {
+                    tracing::info!(voice_id = %voice.voice_id, "clean-up deleted a voice left by a failed delivery");
+                    deleted += 1;
+                }
+                Err(error) => {
+                    tracing::error!(voice_id = %voice.voice_id, %error, "clean-up could not delete the voice; it is the sweep's")
+                }
+            }
+        }
+        let left = found.len() - deleted;
+        // Still uncertain afterwards: a late create may yet appear, so the next delivery looks.
+        self.deliveries
+            .finish(
+                ticket,
+                Settlement::Failed {
+                    voice_may_exist: true,
+                },
+            )
+            .await;
+        if left == 0 {
+            CleanupOutcome::Deleted(deleted)
+        } else {
+            CleanupOutcome::Left(left)
+        }
+    }
+}

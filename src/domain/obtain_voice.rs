@@ -1,0 +1,154 @@
+//! Exactly one voice per conversation. A clone whose answer may have been lost (a timeout, a
+//! 5xx, a reset after sending, a garbled 2xx) may have made the voice anyway, so before any
+//! new clone — in this delivery, or in a later one told so by the ledger — the voice is looked
+//! up on the platform by its conversation label and adopted if it is there.
+
+use std::time::Instant;
+
+use super::personalise::{PersonaliseCall, PreparedCall, ROLLBACK_BUDGET};
+use super::{Failure, NewVoice, PersonaliseError, VoiceName, VoiceSample};
+use crate::ports::{CloneRequest, FoundVoice, UpstreamError};
+
+/// Where the clone loop stands.
+struct Progress {
+    /// A voice for this conversation may exist on the platform.
+    may_exist: bool,
+    /// Clones sent again after an uncertain answer.
+    retries: u32,
+}
+
+impl PersonaliseCall {
+    /// The conversation's voice, with the deadline its upstream work runs to (it starts once a
+    /// clone slot is held, so queueing never eats into it). `(None, None)` without a sample.
+    pub(super) async fn obtain_voice(
+        &self,
+        call: &PreparedCall,
+        voice_may_exist: bool,
+    ) -> Result<(Option<NewVoice>, Option<Instant>), Failure> {
+        let Some((sample, name)) = &call.voice else {
+            return Ok((None, None));
+        };
+        let failed = |error: UpstreamError, voice_may_remain: bool| Failure {
+            error: PersonaliseError::CloningFailed(error),
+            voice_may_remain,
+        };
+        let _permit = self
+            .ports
+            .permits
+            .acquire()
+            .await
+            .map_err(|error| failed(error, voice_may_exist))?;
+        let deadline = self.ports.clock.now() + self.settings.upstream_deadline;
+        let mut progress = Progress {
+            may_exist: voice_may_exist,
+            retries: 0,
+        };
+        loop {
+            if progress.may_exist {
+                match self.adopt_existing(call, deadline).await {
+                    Ok(Some(voice)) => return Ok((Some(voice), Some(deadline))),
+                    Ok(None) => {}
+                    // Cloning now could make a second voice: fail, and let the clean-up look.
+                    Err(error) => return Err(failed(error, true)),
+                }
+            }
+            match self.clone_once(call, sample, name, deadline).await {
+                Ok(voice) => return Ok((Some(voice), Some(deadline))),
+                Err(UpstreamError::Uncertain {
+                    reason,
+                    retry_after,
+                }) => {
+                    progress.may_exist = true;
+                    progress.retries += 1;
+                    let wait = self.settings.retry.delay(progress.retries, retry_after);
+                    let room = deadline.saturating_duration_since(self.ports.clock.now());
+                    if progress.retries > self.settings.retry.max_retries
+                        || wait + self.settings.min_clone_attempt > room
+                    {
+                        let error = UpstreamError::Uncertain {
+                            reason,
+                            retry_after,
+                        };
+                        return Err(failed(error, true));
+                    }
+                    tracing::warn!(
+                        %reason,
+                        retry = progress.retries,
+                        delay_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        "the clone's answer was lost; looking for the voice before cloning again"
+                    );
+                    self.ports.clock.sleep(wait).await;
+                }
+                Err(error) => return Err(failed(error, progress.may_exist)),
+            }
+        }
+    }
+
+    async fn clone_once(
+        &self,
+        call: &PreparedCall,
+        sample: &VoiceSample,
+        name: &VoiceName,
+        deadline: Instant,
+    ) -> Result<NewVoice, UpstreamError> {
+        let cloned = self
+            .ports
+            .cloner
+            .clone_voice(CloneRequest {
+                name,
+                sample,
+                conversation_id: &call.conversation_id,
+                agent_id: &call.agent_id,
+                deadline,
+                min_attempt: self.settings.min_clone_attempt,
+            })
+            .await?;
+        if cloned.requires_verification {
+            tracing::warn!(voice_id = %cloned.voice_id, "the platform wants the new voice verified");
+        }
+        tracing::info!(voice_id = %cloned.voice_id, "voice cloned");
+        Ok(NewVoice {
+            voice_id: cloned.voice_id,
+            voice_name: name.clone(),
+        })
+    }
+
+    /// Looks for a voice an earlier attempt made for this conversation and adopts the oldest;
+    /// any others (several lost answers) are duplicates and are deleted.
+    async fn adopt_existing(
+        &self,
+        call: &PreparedCall,
+        deadline: Instant,
+    ) -> Result<Option<NewVoice>, UpstreamError> {
+        let mut found = self
+            .ports
+            .cloner
+            .find_voices(&call.conversation_id, deadline)
+            .await?
+            .into_iter();
+        let Some(FoundVoice { voice_id, name }) = found.next() else {
+            return Ok(None);
+        };
+        tracing::warn!(%voice_id, "an earlier clone of this conversation made the voice after all; adopting it");
+        let cleanup_deadline = self.ports.clock.now() + ROLLBACK_BUDGET;
+        for duplicate in found {
+            match self
+                .ports
+                .cloner
+                .delete_voice(&duplicate.voice_id, cleanup_deadline)
+                .await
+            {
+                Ok(()) => {
+                    tracing::warn!(voice_id = %duplicate.voice_id, "deleted a duplicate voice of this conversation")
+                }
+                Err(error) => {
+                    tracing::error!(voice_id = %duplicate.voice_id, %error, "could not delete a duplicate voice of this conversation; the sweep will")
+                }
+            }
+        }
+        Ok(Some(NewVoice {
+            voice_id,
+            voice_name: name,
+        }))
+    }
+}
