@@ -2,6 +2,7 @@
 //! the real HTTP adapters against a wiremock ElevenLabs, in `elevenlabs`), HTTP from the
 //! outside. One test binary; one module per feature of the SPEC.
 
+mod fake_elevenlabs;
 mod helpers;
 mod observed_cloner;
 
