@@ -5,6 +5,7 @@
 mod agents;
 mod faults;
 mod invariants;
+mod service;
 mod voices;
 
 use reqwest::multipart::{Form, Part};
