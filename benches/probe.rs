@@ -1,4 +1,5 @@
-//! Timing of `VoiceSample::probe`: median and p90 over `RUNS` runs per input.
+//! Timing of `SymphoniaProbe::probe` (the `AudioProbe` adapter on symphonia): median and p90
+//! over `RUNS` runs per input.
 //!
 //! Plain `std::time::Instant`, no harness: needs `[[bench]] name = "probe" harness = false`
 //! in Cargo.toml. Run with `cargo bench --bench probe`.
@@ -7,7 +8,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use precall_webhook::domain::voice_sample::{SampleLimits, VoiceSample};
+use precall_webhook::adapters::SymphoniaProbe;
+use precall_webhook::domain::SampleLimits;
+use precall_webhook::ports::AudioProbe;
 
 const RUNS: usize = 200;
 const WARM_UP_RUNS: usize = 5;
@@ -48,7 +51,7 @@ fn pcm_wav(total_bytes: usize) -> Bytes {
 fn bench(label: &str, bytes: Bytes) {
     let probe_once = || {
         let started = Instant::now();
-        let sample = VoiceSample::probe(black_box(bytes.clone()), &LIMITS);
+        let sample = SymphoniaProbe.probe(black_box(bytes.clone()), &LIMITS);
         let elapsed = started.elapsed();
         match sample {
             Ok(sample) => black_box(sample),
@@ -72,7 +75,7 @@ fn bench(label: &str, bytes: Bytes) {
 }
 
 fn main() {
-    println!("VoiceSample::probe, {RUNS} runs each");
+    println!("SymphoniaProbe::probe, {RUNS} runs each");
     bench("5 s WAV (header)", fixture("voice_5s.wav"));
     bench(
         "5 s MP3, Xing + ID3 (header)",

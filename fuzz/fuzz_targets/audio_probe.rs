@@ -1,16 +1,19 @@
-//! `VoiceSample::probe` on arbitrary bytes, with the production limits (3 s, 10 MB).
+//! `SymphoniaProbe::probe` (the `AudioProbe` adapter) on arbitrary bytes, with the production
+//! limits (3 s, 10 MB).
 //!
 //! symphonia panics on some damaged files and `probe` catches those panics by design. libFuzzer's
 //! panic hook would abort on them before `catch_unwind` gets a chance, so `init` replaces it with
 //! one that only remembers the last panic (and prints each new panic location once). A panic
 //! that gets OUT of `probe` is a finding: it is printed and the process aborts, as usual.
 //!
-//! Checked on success: the sample keeps the input bytes, its format is what `AudioFormat::detect`
-//! says, and duration, sample rate and channel count are within the documented bounds.
+//! Checked on success: the sample keeps the input bytes, its format is what
+//! `SymphoniaProbe::detect` says, and duration, sample rate and channel count are within the
+//! documented bounds.
 //!
 //! This target found that symphonia 0.5.5 allocates up to 4 GiB from a length prefix in FLAC/OGG
 //! comments and pictures and WAV INFO chunks; `probe` now checks those lengths first
-//! (`src/domain/audio_lengths.rs`), and the reproducers are in `tests/fixtures/audio/hostile/`.
+//! (`src/adapters/symphonia_probe/lengths.rs`), and the reproducers are in
+//! `tests/fixtures/audio/hostile/`.
 #![no_main]
 
 use std::cell::RefCell;
@@ -20,9 +23,9 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use precall_webhook::domain::voice_sample::{
-    AudioFormat, SampleLimits, VoiceSample, VoiceSampleError,
-};
+use precall_webhook::adapters::SymphoniaProbe;
+use precall_webhook::domain::{SampleLimits, VoiceSampleError};
+use precall_webhook::ports::AudioProbe;
 
 const LIMITS: SampleLimits = SampleLimits {
     min_duration_seconds: 3.0,
@@ -55,13 +58,13 @@ fn print_outcomes() -> bool {
 
 fuzz_target!(init: install_panic_hook(), |data: &[u8]| {
     let bytes = Bytes::copy_from_slice(data);
-    let detected = AudioFormat::detect(data);
-    let result = catch_unwind(AssertUnwindSafe(|| VoiceSample::probe(bytes.clone(), &LIMITS)));
+    let detected = SymphoniaProbe::detect(data);
+    let result = catch_unwind(AssertUnwindSafe(|| SymphoniaProbe.probe(bytes.clone(), &LIMITS)));
     let result = match result {
         Ok(result) => result,
         Err(_) => {
             let message = LAST_PANIC.with(|last| last.borrow().clone());
-            eprintln!("[audio_probe] PANIC ESCAPED VoiceSample::probe: {message}");
+            eprintln!("[audio_probe] PANIC ESCAPED SymphoniaProbe::probe: {message}");
             std::process::abort();
         }
     };

@@ -6,6 +6,7 @@ pub mod elevenlabs;
 pub mod memory;
 pub mod memory_ledger;
 pub mod resilience;
+pub mod symphonia_probe;
 pub mod system_clock;
 
 pub use disk_store::DiskSampleStore;
@@ -14,4 +15,5 @@ pub use memory::{
     RecordedAgentUpdate, RecordedClone,
 };
 pub use memory_ledger::InMemoryDeliveryLedger;
+pub use symphonia_probe::SymphoniaProbe;
 pub use system_clock::SystemClock;

@@ -20,7 +20,7 @@ use crate::adapters::resilience::{
     LimiterSettings,
 };
 use crate::adapters::{
-    DiskSampleStore, InMemoryAgentConfigurator, InMemoryVoiceCloner, SystemClock,
+    DiskSampleStore, InMemoryAgentConfigurator, InMemoryVoiceCloner, SymphoniaProbe, SystemClock,
 };
 use crate::app::service::{BackgroundWork, PreCallService};
 use crate::domain::{
@@ -126,6 +126,7 @@ pub fn build_service(config: &Config, backends: Backends) -> anyhow::Result<PreC
             agents: Arc::clone(&agents),
             store,
             clock: Arc::clone(&backends.clock),
+            probe: Arc::new(SymphoniaProbe),
         },
         PersonaliseSettings {
             greeting: config.first_message.clone(),

@@ -3,7 +3,6 @@
 //! codec library, no runtime I/O and no disk in here; time comes from the `Clock` port.
 
 mod agent_update;
-mod audio_lengths;
 mod caller;
 mod cleanup;
 mod delivery;
@@ -37,4 +36,4 @@ pub use retry_policy::RetryPolicy;
 pub use signature::{
     EmptySecret, SIGNATURE_TOLERANCE_SECONDS, SignatureError, SignatureHeader, WebhookSecret,
 };
-pub use voice_sample::{AudioFormat, SampleLimits, VoiceSample, VoiceSampleError};
+pub use voice_sample::{AudioFormat, Measurement, SampleLimits, VoiceSample, VoiceSampleError};

@@ -58,6 +58,8 @@ pub struct PersonalisePorts {
     pub store: Option<Arc<dyn SampleStore>>,
     /// The current time.
     pub clock: Arc<dyn Clock>,
+    /// Measures voice samples (codec libraries stay out of the domain).
+    pub probe: Arc<dyn crate::ports::AudioProbe>,
 }
 
 /// The use case. Cheap to share behind an `Arc`; holds no per-request state.
@@ -92,7 +94,7 @@ impl PersonaliseCall {
     }
 
     /// Measures the sample and decides the voice name and greeting. CPU-bound and bounded
-    /// (see [`VoiceSample::probe`]); does no I/O.
+    /// (see [`AudioProbe::probe`](crate::ports::AudioProbe::probe)); does no I/O.
     ///
     /// # Errors
     /// [`PersonaliseError::InvalidSample`] when the sample fails its checks.
@@ -100,7 +102,10 @@ impl PersonaliseCall {
         let received_at = self.ports.clock.now_unix();
         let voice = match event.sample {
             Some(upload) => {
-                let sample = VoiceSample::probe(upload.bytes, &self.settings.sample_limits)?;
+                let sample = self
+                    .ports
+                    .probe
+                    .probe(upload.bytes, &self.settings.sample_limits)?;
                 if let Some(claimed) = upload
                     .claimed_duration_seconds
                     .filter(|claimed| (claimed - sample.duration_seconds()).abs() > 0.5)

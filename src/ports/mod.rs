@@ -2,6 +2,7 @@
 //! where it does I/O, and speaks only domain types. Adapters in `crate::adapters` implement them.
 
 mod agent_configurator;
+mod audio_probe;
 mod clock;
 mod clone_permits;
 mod delivery_ledger;
@@ -10,6 +11,7 @@ mod upstream_error;
 mod voice_cloner;
 
 pub use agent_configurator::{AgentConfigurator, AgentSettings, AgentUpdate};
+pub use audio_probe::AudioProbe;
 pub use clock::Clock;
 pub use clone_permits::{ClonePermit, ClonePermits};
 pub use delivery_ledger::{Claim, ClaimToken, DeliveryLedger, LedgerError};

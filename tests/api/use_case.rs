@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use precall_webhook::adapters::resilience::{CloneLimiter, LimiterSettings};
 use precall_webhook::adapters::{
-    InMemoryAgentConfigurator, InMemorySampleStore, InMemoryVoiceCloner,
+    InMemoryAgentConfigurator, InMemorySampleStore, InMemoryVoiceCloner, SymphoniaProbe,
 };
 use precall_webhook::domain::{
     GreetingTemplate, PersonaliseCall, PersonaliseError, PersonalisePorts, PersonaliseSettings,
@@ -57,6 +57,7 @@ fn world(storage: bool) -> World {
             agents: agents.clone(),
             store: storage.then(|| store.clone() as _),
             clock: Arc::new(FixedClock),
+            probe: Arc::new(SymphoniaProbe),
         },
         PersonaliseSettings {
             greeting: GreetingTemplate::parse("Hallo {name}, fijn dat je belt!").unwrap(),

@@ -43,7 +43,11 @@ async fn clone_names_and_types_an_mp3_sample_after_its_measured_format() {
         .expect(1)
         .mount(&server)
         .await;
-    let fixture = CloneFixture::of(sample(Bytes::from(std::fs::read(MP3_FIXTURE).unwrap())));
+    let fixture = CloneFixture::of(sample(
+        Bytes::from(std::fs::read(MP3_FIXTURE).unwrap()),
+        AudioFormat::Mp3,
+        16_000,
+    ));
 
     client
         .clone_voice(fixture.request(in_secs(10)))

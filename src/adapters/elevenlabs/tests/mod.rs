@@ -24,7 +24,8 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use super::*;
 use crate::domain::{
-    AgentId, ConversationId, SampleLimits, UtcDateTime, VoiceId, VoiceName, VoiceSample,
+    AgentId, AudioFormat, ConversationId, Measurement, SampleLimits, UtcDateTime, VoiceId,
+    VoiceName, VoiceSample,
 };
 use crate::ports::{AgentUpdate, CloneRequest, UpstreamError, VoiceCloner};
 
@@ -66,9 +67,17 @@ fn wav(seconds: u32) -> Bytes {
     Bytes::from(crate::app::tone::wav(f64::from(seconds), 8_000))
 }
 
-fn sample(bytes: Bytes) -> VoiceSample {
-    VoiceSample::probe(
+/// `bytes` as an audio probe would measure them: five seconds of mono `format` audio at
+/// `sample_rate`. The adapter sends what the sample says; measuring is not its business.
+fn sample(bytes: Bytes, format: AudioFormat, sample_rate: u32) -> VoiceSample {
+    VoiceSample::from_measurement(
         bytes,
+        Measurement {
+            format,
+            duration_seconds: 5.0,
+            sample_rate,
+            channels: 1,
+        },
         &SampleLimits {
             min_duration_seconds: 3.0,
             max_bytes: 10_000_000,
@@ -97,7 +106,7 @@ impl CloneFixture {
     }
 
     fn wav() -> Self {
-        Self::of(sample(wav(5)))
+        Self::of(sample(wav(5), AudioFormat::Wav, 8_000))
     }
 
     fn request(&self, deadline: Instant) -> CloneRequest<'_> {

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use super::AudioFormat;
+use crate::domain::AudioFormat;
 
 /// `audio` is the stream symphonia is given: for MP3 and FLAC, after any ID3v2 tags.
 pub(super) fn lengths_fit(format: AudioFormat, audio: &[u8]) -> bool {
