@@ -46,8 +46,10 @@ struct ClonerState {
     deleted: Vec<VoiceId>,
     clone_failure: Option<UpstreamError>,
     delete_failure: Option<UpstreamError>,
-    /// Clones still to make whose answer is then "lost" (returned as uncertain).
+    /// Clones still to make whose answer is then "lost" (returned as uncertain, with this
+    /// `Retry-After`).
     lost_answers: usize,
+    lost_retry_after: Option<Duration>,
     latency: Duration,
 }
 
@@ -75,9 +77,11 @@ impl InMemoryVoiceCloner {
     }
 
     /// Makes the next `n` clones create the voice and then lose the answer, as a platform
-    /// that times out or answers 5xx after acting does.
-    pub fn lose_clone_answers(&self, n: usize) {
-        lock(&self.state).lost_answers = n;
+    /// that times out or answers 5xx (asking to wait `retry_after`) after acting does.
+    pub fn lose_clone_answers(&self, n: usize, retry_after: Option<Duration>) {
+        let mut state = lock(&self.state);
+        state.lost_answers = n;
+        state.lost_retry_after = retry_after;
     }
 
     /// Makes each clone take `latency` (to hold requests in flight in tests).
@@ -104,6 +108,15 @@ impl InMemoryVoiceCloner {
 #[async_trait]
 impl VoiceCloner for InMemoryVoiceCloner {
     async fn clone_voice(&self, request: CloneRequest<'_>) -> Result<ClonedVoice, UpstreamError> {
+        // As the platform adapter does: no attempt with less than its minimum time left.
+        let left = request
+            .deadline
+            .saturating_duration_since(tokio::time::Instant::now().into_std());
+        if left.is_zero() || left < request.min_attempt {
+            return Err(UpstreamError::OutOfTime(
+                "clone voice: not sent, too little time left before the deadline".into(),
+            ));
+        }
         let latency = lock(&self.state).latency;
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
@@ -128,7 +141,7 @@ impl VoiceCloner for InMemoryVoiceCloner {
             state.lost_answers -= 1;
             return Err(UpstreamError::Uncertain {
                 reason: "clone voice: timed out".into(),
-                retry_after: None,
+                retry_after: state.lost_retry_after,
             });
         }
         Ok(ClonedVoice {

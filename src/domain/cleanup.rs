@@ -1,13 +1,18 @@
-//! The clean-up after a delivery that failed while a voice it asked for may exist (a clone
-//! whose answer was lost, a rollback that failed or was not safe). The webhook has already been
-//! answered; this keeps looking for the conversation's voices for a budget of its own and
-//! deletes them — unless a redelivery of the same conversation has claimed it meanwhile (that
-//! delivery adopts the voice), and never a voice the agent is using.
+//! The clean-up after a delivery that may have left a voice behind. The webhook has already
+//! been answered; this keeps looking for the conversation's voices for a budget of its own and
+//! deletes them — never a voice the agent is using, and:
+//! - after a failed delivery (a clone whose answer was lost, a rollback that failed or was not
+//!   safe), every voice it finds, unless a redelivery of the same conversation has claimed it
+//!   meanwhile (that delivery adopts the voice);
+//! - after a successful one whose way went through a lost answer, every voice but the one the
+//!   call got (a late duplicate of a clone sent twice).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{AgentId, ConversationId, Deliveries, Fingerprint, Settlement};
+use super::{
+    AgentId, ConversationId, Deliveries, DeliveryTicket, Fingerprint, Settlement, VoiceId,
+};
 use crate::ports::{AgentConfigurator, Clock, FoundVoice, VoiceCloner};
 
 /// How long the clean-up looks, and how often.
@@ -28,6 +33,8 @@ pub struct CleanupTarget {
     pub agent_id: AgentId,
     /// The failed delivery's fingerprint (the clean-up claims the conversation like it).
     pub fingerprint: Fingerprint,
+    /// The voice the delivery succeeded with, which is kept; `None` after a failure.
+    pub keep: Option<VoiceId>,
 }
 
 /// How a clean-up ended.
@@ -80,8 +87,15 @@ impl Cleanup {
                 .find_voices(&target.conversation_id, deadline)
                 .await
             {
-                Ok(found) if !found.is_empty() => return self.delete_found(target, found).await,
-                Ok(_) => {}
+                Ok(found) => {
+                    let found: Vec<FoundVoice> = found
+                        .into_iter()
+                        .filter(|v| target.keep.as_ref() != Some(&v.voice_id))
+                        .collect();
+                    if !found.is_empty() {
+                        return self.delete_found(target, found).await;
+                    }
+                }
                 Err(error) => {
                     tracing::warn!(%error, "clean-up could not list the voices; looking again")
                 }
@@ -98,34 +112,33 @@ impl Cleanup {
     }
 
     async fn delete_found(&self, target: &CleanupTarget, found: Vec<FoundVoice>) -> CleanupOutcome {
-        let ticket = match self
-            .deliveries
-            .claim_for_cleanup(&target.conversation_id, target.fingerprint)
-            .await
-        {
-            Ok(Some(ticket)) => ticket,
-            Ok(None) => {
-                tracing::info!("a redelivery holds this conversation; it adopts the voice");
-                return CleanupOutcome::TakenOver;
-            }
-            Err(error) => {
-                tracing::error!(%error, "clean-up cannot claim the conversation; the voice is the sweep's");
-                return CleanupOutcome::Left(found.len());
-            }
+        // After a success the delivery owns its voice and the rest are duplicates nobody can
+        // adopt; after a failure a redelivery may be adopting them, so the conversation is
+        // claimed first.
+        let ticket = match target.keep {
+            Some(_) => None,
+            None => match self
+                .deliveries
+                .claim_for_cleanup(&target.conversation_id, target.fingerprint)
+                .await
+            {
+                Ok(Some(ticket)) => Some(ticket),
+                Ok(None) => {
+                    tracing::info!("a redelivery holds this conversation; it adopts the voice");
+                    return CleanupOutcome::TakenOver;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "clean-up cannot claim the conversation; the voice is the sweep's");
+                    return CleanupOutcome::Left(found.len());
+                }
+            },
         };
         let deadline = self.clock.now() + self.settings.budget;
         let in_use = match self.agents.read_agent(&target.agent_id, deadline).await {
             Ok(settings) => settings.voice_id,
             Err(error) => {
                 tracing::error!(%error, "clean-up cannot read the agent; keeping the voices it may use");
-                self.deliveries
-                    .finish(
-                        ticket,
-                        Settlement::Failed {
-                            voice_may_exist: true,
-                        },
-                    )
-                    .await;
+                self.settle(ticket).await;
                 return CleanupOutcome::Left(found.len());
             }
         };
@@ -137,7 +150,7 @@ impl Cleanup {
             }
             match self.cloner.delete_voice(&voice.voice_id, deadline).await {
                 Ok(()) => {
-                    tracing::info!(voice_id = %voice.voice_id, "clean-up deleted a voice left by a failed delivery");
+                    tracing::info!(voice_id = %voice.voice_id, "clean-up deleted a voice left by a lost answer");
                     deleted += 1;
                 }
                 Err(error) => {
@@ -145,20 +158,25 @@ impl Cleanup {
                 }
             }
         }
-        let left = found.len() - deleted;
-        // Still uncertain afterwards: a late create may yet appear, so the next delivery looks.
-        self.deliveries
-            .finish(
-                ticket,
-                Settlement::Failed {
-                    voice_may_exist: true,
-                },
-            )
-            .await;
-        if left == 0 {
-            CleanupOutcome::Deleted(deleted)
-        } else {
-            CleanupOutcome::Left(left)
+        self.settle(ticket).await;
+        match found.len() - deleted {
+            0 => CleanupOutcome::Deleted(deleted),
+            left => CleanupOutcome::Left(left),
+        }
+    }
+
+    /// Gives the claim back, still uncertain: a late create may yet appear, so the next
+    /// delivery looks first.
+    async fn settle(&self, ticket: Option<DeliveryTicket>) {
+        if let Some(ticket) = ticket {
+            self.deliveries
+                .finish(
+                    ticket,
+                    Settlement::Failed {
+                        voice_may_exist: true,
+                    },
+                )
+                .await;
         }
     }
 }

@@ -30,7 +30,8 @@ pub use greeting::{
 pub use identifiers::{AgentId, ConversationId, IdError, VoiceId};
 pub use outcome::{CallOutcome, Failure, NewVoice, PersonaliseError, Rollback};
 pub use personalise::{
-    PersonaliseCall, PersonalisePorts, PersonaliseSettings, PreparedCall, ROLLBACK_BUDGET,
+    PersonaliseCall, PersonalisePorts, PersonaliseSettings, Personalised, PreparedCall,
+    ROLLBACK_BUDGET,
 };
 pub use retry_policy::RetryPolicy;
 pub use signature::{

@@ -9,6 +9,16 @@ use super::personalise::{PersonaliseCall, PreparedCall, ROLLBACK_BUDGET};
 use super::{Failure, NewVoice, PersonaliseError, VoiceName, VoiceSample};
 use crate::ports::{CloneRequest, FoundVoice, UpstreamError};
 
+/// The conversation's voice and what it took to get it.
+pub(super) struct Obtained {
+    /// The voice; `None` without a sample.
+    pub(super) voice: Option<NewVoice>,
+    /// The deadline the upstream work runs to, once a clone slot was held.
+    pub(super) deadline: Option<Instant>,
+    /// An answer was lost on the way: a late duplicate may still appear on the platform.
+    pub(super) after_uncertainty: bool,
+}
+
 /// Where the clone loop stands.
 struct Progress {
     /// A voice for this conversation may exist on the platform.
@@ -19,14 +29,18 @@ struct Progress {
 
 impl PersonaliseCall {
     /// The conversation's voice, with the deadline its upstream work runs to (it starts once a
-    /// clone slot is held, so queueing never eats into it). `(None, None)` without a sample.
+    /// clone slot is held, so queueing never eats into it).
     pub(super) async fn obtain_voice(
         &self,
         call: &PreparedCall,
         voice_may_exist: bool,
-    ) -> Result<(Option<NewVoice>, Option<Instant>), Failure> {
+    ) -> Result<Obtained, Failure> {
         let Some((sample, name)) = &call.voice else {
-            return Ok((None, None));
+            return Ok(Obtained {
+                voice: None,
+                deadline: None,
+                after_uncertainty: false,
+            });
         };
         let failed = |error: UpstreamError, voice_may_remain: bool| Failure {
             error: PersonaliseError::CloningFailed(error),
@@ -43,17 +57,22 @@ impl PersonaliseCall {
             may_exist: voice_may_exist,
             retries: 0,
         };
+        let obtained = |voice: NewVoice, progress: &Progress| Obtained {
+            voice: Some(voice),
+            deadline: Some(deadline),
+            after_uncertainty: progress.may_exist,
+        };
         loop {
             if progress.may_exist {
                 match self.adopt_existing(call, deadline).await {
-                    Ok(Some(voice)) => return Ok((Some(voice), Some(deadline))),
+                    Ok(Some(voice)) => return Ok(obtained(voice, &progress)),
                     Ok(None) => {}
                     // Cloning now could make a second voice: fail, and let the clean-up look.
                     Err(error) => return Err(failed(error, true)),
                 }
             }
             match self.clone_once(call, sample, name, deadline).await {
-                Ok(voice) => return Ok((Some(voice), Some(deadline))),
+                Ok(voice) => return Ok(obtained(voice, &progress)),
                 Err(UpstreamError::Uncertain {
                     reason,
                     retry_after,

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use futures_util::future::OptionFuture;
 
+use super::obtain_voice::Obtained;
+
 use super::{
     AgentId, CallOutcome, CallerMetadata, ConversationId, Failure, GreetingTemplate,
     PersonaliseError, PreCallEvent, RetryPolicy, SampleLimits, UtcDateTime, VoiceName, VoiceSample,
@@ -78,6 +80,16 @@ pub struct PreparedCall {
     pub(super) received_at: i64,
     pub(super) voice: Option<(VoiceSample, VoiceName)>,
     pub(super) greeting: Option<String>,
+}
+
+/// A personalised call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Personalised {
+    /// What was done.
+    pub outcome: CallOutcome,
+    /// A clone's answer was lost on the way, so a late duplicate of the voice may still appear
+    /// on the platform: worth a look in the background.
+    pub late_duplicates_possible: bool,
 }
 
 impl PreparedCall {
@@ -148,13 +160,17 @@ impl PersonaliseCall {
         &self,
         call: PreparedCall,
         voice_may_exist: bool,
-    ) -> Result<CallOutcome, Failure> {
+    ) -> Result<Personalised, Failure> {
         // Storage runs alongside the clone: it must not add to the caller's wait, and a sample
         // is kept even when the clone fails (that is when an operator wants to listen to it).
         let store = OptionFuture::from(self.store_sample(&call));
         let obtain = self.obtain_voice(&call, voice_may_exist);
         let (stored_sample, obtained) = futures_util::join!(store, obtain);
-        let (voice, deadline) = obtained?;
+        let Obtained {
+            voice,
+            deadline,
+            after_uncertainty,
+        } = obtained?;
 
         let update = AgentUpdate {
             voice_id: voice.as_ref().map(|v| v.voice_id.clone()),
@@ -170,12 +186,15 @@ impl PersonaliseCall {
             true
         };
 
-        Ok(CallOutcome {
-            conversation_id: call.conversation_id,
-            voice,
-            agent_updated,
-            caller_info: call.caller.info(),
-            stored_sample: stored_sample.flatten(),
+        Ok(Personalised {
+            outcome: CallOutcome {
+                conversation_id: call.conversation_id,
+                voice,
+                agent_updated,
+                caller_info: call.caller.info(),
+                stored_sample: stored_sample.flatten(),
+            },
+            late_duplicates_possible: after_uncertainty,
         })
     }
 
@@ -185,7 +204,7 @@ impl PersonaliseCall {
     /// As for [`PersonaliseCall::prepare`] and [`PersonaliseCall::execute`].
     pub async fn run(&self, event: PreCallEvent) -> Result<CallOutcome, Failure> {
         let call = self.prepare(event)?;
-        self.execute(call, false).await
+        Ok(self.execute(call, false).await?.outcome)
     }
 
     fn store_sample<'a>(

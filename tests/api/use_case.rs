@@ -43,6 +43,10 @@ struct World {
 }
 
 fn world(storage: bool) -> World {
+    world_with_deadline(storage, Duration::from_secs(30))
+}
+
+fn world_with_deadline(storage: bool, upstream_deadline: Duration) -> World {
     let cloner = Arc::new(InMemoryVoiceCloner::new());
     let agents = Arc::new(InMemoryAgentConfigurator::new());
     let store = Arc::new(InMemorySampleStore::new());
@@ -65,7 +69,7 @@ fn world(storage: bool) -> World {
                 min_duration_seconds: 3.0,
                 max_bytes: 10_000_000,
             },
-            upstream_deadline: Duration::from_secs(30),
+            upstream_deadline,
             min_clone_attempt: Duration::from_secs(5),
             retry: RetryPolicy::with_max_retries(3),
         },
@@ -286,7 +290,7 @@ async fn stores_nothing_when_storage_is_off() {
 #[tokio::test(start_paused = true)]
 async fn a_clone_whose_answer_was_lost_is_found_and_adopted_instead_of_cloned_again() {
     let w = world(false);
-    w.cloner.lose_clone_answers(1);
+    w.cloner.lose_clone_answers(1, None);
     let outcome = w
         .use_case
         .run(event(Some("Ivan"), Some(wav(5.0))))
@@ -307,10 +311,12 @@ async fn a_clone_whose_answer_was_lost_is_found_and_adopted_instead_of_cloned_ag
 #[tokio::test(start_paused = true)]
 async fn a_delivery_told_a_voice_may_exist_adopts_it_without_cloning() {
     let w = world(false);
-    w.cloner.lose_clone_answers(4);
-    let failure = w.use_case.run(event(Some("Ivan"), Some(wav(5.0)))).await;
-    // Every answer lost, but the first attempt's voice was found and adopted.
-    let outcome = failure.unwrap();
+    w.cloner.lose_clone_answers(1, None);
+    let outcome = w
+        .use_case
+        .run(event(Some("Ivan"), Some(wav(5.0))))
+        .await
+        .unwrap();
     assert_eq!(w.cloner.clones().len(), 1);
     let call = w
         .use_case
@@ -318,7 +324,7 @@ async fn a_delivery_told_a_voice_may_exist_adopts_it_without_cloning() {
         .unwrap();
     let again = w.use_case.execute(call, true).await.unwrap();
     assert_eq!(
-        again.voice, outcome.voice,
+        again.outcome.voice, outcome.voice,
         "the redelivery adopts the same voice"
     );
     assert_eq!(w.cloner.clones().len(), 1, "and clones nothing");
@@ -360,4 +366,48 @@ async fn an_agent_that_cannot_be_read_back_keeps_the_voice_for_the_clean_up() {
         }
     ));
     assert!(w.cloner.deleted().is_empty(), "not deleted blindly");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_clone_answer_asking_to_retry_after_2_s_is_looked_up_only_after_2_s() {
+    let w = world(false);
+    w.cloner.lose_clone_answers(1, Some(Duration::from_secs(2)));
+    let started = tokio::time::Instant::now();
+    let outcome = w
+        .use_case
+        .run(event(Some("Ivan"), Some(wav(5.0))))
+        .await
+        .unwrap();
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(2),
+        "Retry-After honoured, not 0 ms"
+    );
+    assert_eq!(w.cloner.clones().len(), 1);
+    assert_eq!(
+        w.cloner.live_voices(),
+        vec![outcome.voice.unwrap().voice_id]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_upstream_deadline_starts_once_a_clone_slot_is_held_not_while_queueing() {
+    // Four clones of 6 s hold every slot; a fifth queues 6 s for one. Counted from its
+    // arrival, its 10 s deadline would leave 4 s, under the 5 s a clone attempt needs.
+    let w = world_with_deadline(false, Duration::from_secs(10));
+    w.cloner.set_latency(Duration::from_secs(6));
+    let use_case = Arc::new(w.use_case);
+    let runs: Vec<_> = (0..5)
+        .map(|_| {
+            let use_case = Arc::clone(&use_case);
+            tokio::spawn(async move { use_case.run(event(Some("Ivan"), Some(wav(5.0)))).await })
+        })
+        .collect();
+    for run in runs {
+        assert!(
+            run.await.unwrap().is_ok(),
+            "every clone had its full deadline"
+        );
+    }
+    assert_eq!(w.cloner.clones().len(), 5);
 }

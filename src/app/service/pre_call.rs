@@ -14,7 +14,8 @@ use super::BackgroundWork;
 use crate::app::http::payload::{self, PayloadRejection};
 use crate::domain::{
     CallOutcome, Cleanup, CleanupTarget, ConversationId, Deliveries, Delivery, DeliveryError,
-    PersonaliseCall, PersonaliseError, PreCallEvent, Settlement, SignatureError, WebhookSecret,
+    PersonaliseCall, PersonaliseError, Personalised, PreCallEvent, Settlement, SignatureError,
+    WebhookSecret,
 };
 use crate::ports::Clock;
 
@@ -144,29 +145,38 @@ impl PreCallService {
             }
             Delivery::First(ticket) => ticket,
         };
-        let target = CleanupTarget {
+        let mut target = CleanupTarget {
             conversation_id: event.conversation_id.clone(),
             agent_id: event.agent_id.clone(),
             fingerprint: event.fingerprint(),
+            keep: None,
         };
         let had_sample = event.sample.is_some();
         let voice_may_exist = ticket.voice_may_exist();
-        let (result, voice_may_remain) = match self.personalise(event, voice_may_exist).await {
-            Ok(outcome) => (Ok(outcome), false),
-            Err(Personalised::Failed(failure)) => (
-                Err(PreCallError::Personalise(failure.error)),
-                failure.voice_may_remain,
-            ),
-            // A bug mid-way: assume the worst about a clone that may have been sent.
-            Err(Personalised::Panicked) => (Err(PreCallError::Internal), had_sample),
-        };
-        match &result {
-            Ok(outcome) => {
+        match self.personalise(event, voice_may_exist).await {
+            Ok(personalised) => {
+                let outcome = personalised.outcome;
                 self.deliveries
-                    .finish(ticket, Settlement::Completed(outcome))
+                    .finish(ticket, Settlement::Completed(&outcome))
                     .await;
+                if personalised.late_duplicates_possible {
+                    target.keep = outcome.voice.as_ref().map(|v| v.voice_id.clone());
+                    self.clean_up_later(target);
+                }
+                Ok(Handled {
+                    outcome,
+                    replayed: false,
+                })
             }
-            Err(_) => {
+            Err(stopped) => {
+                let (error, voice_may_remain) = match stopped {
+                    Stopped::Failed(failure) => (
+                        PreCallError::Personalise(failure.error),
+                        failure.voice_may_remain,
+                    ),
+                    // A bug mid-way: assume the worst about a clone that may have been sent.
+                    Stopped::Panicked => (PreCallError::Internal, had_sample),
+                };
                 self.deliveries
                     .finish(
                         ticket,
@@ -178,16 +188,13 @@ impl PreCallService {
                 if voice_may_remain {
                     self.clean_up_later(target);
                 }
+                Err(error)
             }
         }
-        result.map(|outcome| Handled {
-            outcome,
-            replayed: false,
-        })
     }
 
-    /// The webhook is answered at once; the voice its failed delivery may have left is looked
-    /// for and deleted in the background (unless a redelivery adopts it first).
+    /// The webhook is answered at once; the voice a lost answer may have left is looked for and
+    /// deleted in the background (see [`Cleanup`]).
     fn clean_up_later(&self, target: CleanupTarget) {
         let cleanup = Arc::clone(&self.cleanup);
         self.background.spawn(
@@ -203,7 +210,7 @@ impl PreCallService {
         &self,
         event: PreCallEvent,
         voice_may_exist: bool,
-    ) -> Result<CallOutcome, Personalised> {
+    ) -> Result<Personalised, Stopped> {
         // Audio probing is CPU work: it runs on the blocking pool, not on an async worker.
         let use_case = Arc::clone(&self.use_case);
         let span = tracing::Span::current();
@@ -214,9 +221,9 @@ impl PreCallService {
         .await
         .map_err(|join_error| {
             tracing::error!(error = %join_error, "sample check failed");
-            Personalised::Panicked
+            Stopped::Panicked
         })?
-        .map_err(|error| Personalised::Failed(error.into()))?;
+        .map_err(|error| Stopped::Failed(error.into()))?;
         if let Some(sample) = prepared.sample() {
             tracing::info!(
                 format = %sample.format(),
@@ -231,17 +238,17 @@ impl PreCallService {
             .catch_unwind()
             .await
         {
-            Ok(result) => result.map_err(Personalised::Failed),
+            Ok(result) => result.map_err(Stopped::Failed),
             Err(_) => {
                 tracing::error!("personalising the call panicked");
-                Err(Personalised::Panicked)
+                Err(Stopped::Panicked)
             }
         }
     }
 }
 
 /// How personalising ended when it did not succeed.
-enum Personalised {
+enum Stopped {
     Failed(crate::domain::Failure),
     Panicked,
 }
