@@ -58,6 +58,25 @@ async fn the_spec_documents_the_webhook_with_both_bodies_and_the_signature_heade
 }
 
 #[tokio::test]
+async fn the_spec_says_which_fields_may_be_null() {
+    let app = spawn_app().await;
+
+    let (_, spec) = status_and_json(app.get("/openapi.json").await).await;
+
+    let schemas = &spec["components"]["schemas"];
+    for (schema, field) in [
+        ("WebhookSuccess", "voice_id"),
+        ("WebhookSuccess", "voice_name"),
+        ("ErrorBody", "conversation_id"),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][field]["nullable"], true,
+            "{schema}.{field} is sent as null, so the spec must say it may be"
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_committed_spec_matches_the_served_one() {
     let app = spawn_app().await;
     let (_, served) = status_and_json(app.get("/openapi.json").await).await;

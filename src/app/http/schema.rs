@@ -23,6 +23,9 @@ pub struct PreCallPayload {
     pub caller_metadata: Option<CallerMetadataPayload>,
     /// A few seconds of the caller's voice (JSON bodies only; multipart bodies send it as a
     /// file part).
+    // Skipped rather than `null` in the example Swagger UI offers: the field is optional, and
+    // the documented schema does not say it may be `null`.
+    #[oai(skip_serializing_if_is_none)]
     pub voice_sample: Option<VoiceSamplePayload>,
 }
 
@@ -88,8 +91,10 @@ pub struct WebhookSuccess {
     /// The conversation, as sent.
     pub conversation_id: String,
     /// The new voice's id; `null` when no sample was sent.
+    #[oai(nullable)]
     pub voice_id: Option<String>,
     /// The new voice's name, `{Name}_Clone_{YYYYMMDD}_{HHMMSS}` (UTC); `null` without a sample.
+    #[oai(nullable)]
     pub voice_name: Option<String>,
     /// Whether the agent was changed (`false` when there was nothing to change: no sample and
     /// no name).
@@ -152,7 +157,8 @@ pub struct ErrorBody {
     pub error_code: ErrorCode,
     /// What went wrong, for people.
     pub error_message: String,
-    /// The conversation, when it was known before the error.
+    /// The conversation, when it was known before the error; `null` otherwise.
+    #[oai(nullable)]
     pub conversation_id: Option<String>,
 }
 
