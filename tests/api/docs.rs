@@ -48,7 +48,9 @@ async fn the_spec_documents_the_webhook_with_both_bodies_and_the_signature_heade
     assert_eq!(signature["in"], "header");
     assert_eq!(signature["required"], true);
     let responses = webhook["responses"].as_object().expect("responses");
-    for status in ["200", "400", "401", "408", "413", "422", "500", "502"] {
+    for status in [
+        "200", "400", "401", "408", "409", "413", "422", "431", "500", "502", "503",
+    ] {
         assert!(
             responses.contains_key(status),
             "status {status} is documented"
@@ -73,6 +75,48 @@ async fn the_spec_says_which_fields_may_be_null() {
             schemas[schema]["properties"][field]["nullable"], true,
             "{schema}.{field} is sent as null, so the spec must say it may be"
         );
+    }
+}
+
+/// The examples a response's schema shows: its own, or one per `oneOf` branch.
+fn examples_of(schema: &Value) -> Vec<&Value> {
+    match schema["oneOf"].as_array() {
+        Some(branches) => branches.iter().map(|b| &b["example"]).collect(),
+        None => vec![&schema["example"]],
+    }
+}
+
+#[tokio::test]
+async fn each_error_status_shows_an_example_with_its_own_codes() {
+    let app = spawn_app().await;
+
+    let (_, spec) = status_and_json(app.get("/openapi.json").await).await;
+
+    let responses = &spec["paths"]["/webhook"]["post"]["responses"];
+    for (status, codes) in [
+        ("400", &["INVALID_PAYLOAD", "INVALID_VOICE_SAMPLE"][..]),
+        ("401", &["INVALID_SIGNATURE"]),
+        ("408", &["REQUEST_TIMEOUT"]),
+        ("409", &["DUPLICATE_CONVERSATION"]),
+        ("413", &["PAYLOAD_TOO_LARGE"]),
+        ("422", &["VOICE_CLONING_FAILED", "AGENT_UPDATE_FAILED"]),
+        ("431", &["HEADERS_TOO_LARGE"]),
+        ("500", &["INTERNAL_ERROR"]),
+        ("502", &["UPSTREAM_UNAVAILABLE"]),
+        ("503", &["BUSY"]),
+    ] {
+        let schema = &responses[status]["content"]["application/json; charset=utf-8"]["schema"];
+        let examples = examples_of(schema);
+        let shown: Vec<&str> = examples
+            .iter()
+            .map(|e| e["error_code"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(shown, codes, "the examples of {status}");
+        for example in examples {
+            assert_eq!(example["status"], "error", "{status}: {example}");
+            let message = example["error_message"].as_str().unwrap_or_default();
+            assert!(!message.is_empty(), "{status}: {example}");
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 use poem_openapi::{ApiResponse, payload::Json};
 
 use super::body::BodyError;
+use super::error_examples::ErrorsOf;
 use super::payload::PayloadRejection;
 use super::schema::{ErrorBody, ErrorCode, WebhookSuccess};
 use std::time::Duration;
@@ -11,7 +12,9 @@ use crate::app::service::{PreCallError, PreCallFailure};
 use crate::domain::{DeliveryError, PersonaliseError, SignatureError};
 use crate::ports::UpstreamError;
 
-/// Responses of `POST /webhook`.
+/// Responses of `POST /webhook`. Every error variant sends an [`ErrorBody`]; its documented
+/// schema (`actual_type`) narrows `error_code` to the codes of that status, with an example of
+/// each (see `error_examples`).
 #[derive(ApiResponse)]
 pub enum WebhookResponse {
     /// The voice was cloned (when a sample was sent) and the agent personalised. A redelivery
@@ -25,33 +28,37 @@ pub enum WebhookResponse {
         Option<String>,
     ),
     /// `INVALID_PAYLOAD` or `INVALID_VOICE_SAMPLE`: the message says which field or which check.
-    #[oai(status = 400)]
+    #[oai(status = 400, actual_type = "ErrorsOf<400>")]
     BadRequest(Json<ErrorBody>),
     /// `INVALID_SIGNATURE`.
-    #[oai(status = 401)]
+    #[oai(status = 401, actual_type = "ErrorsOf<401>")]
     Unauthorized(Json<ErrorBody>),
     /// `REQUEST_TIMEOUT`: the body did not arrive in time.
-    #[oai(status = 408)]
+    #[oai(status = 408, actual_type = "ErrorsOf<408>")]
     RequestTimeout(Json<ErrorBody>),
     /// `DUPLICATE_CONVERSATION`: this `conversation_id` was already delivered with a different
     /// body (within the retention window).
-    #[oai(status = 409)]
+    #[oai(status = 409, actual_type = "ErrorsOf<409>")]
     Conflict(Json<ErrorBody>),
     /// `PAYLOAD_TOO_LARGE`: refused while reading, before the signature is checked.
-    #[oai(status = 413)]
+    #[oai(status = 413, actual_type = "ErrorsOf<413>")]
     PayloadTooLarge(Json<ErrorBody>),
     /// `VOICE_CLONING_FAILED` or `AGENT_UPDATE_FAILED`: ElevenLabs refused; its reason is in the
     /// message.
-    #[oai(status = 422)]
+    #[oai(status = 422, actual_type = "ErrorsOf<422>")]
     Unprocessable(Json<ErrorBody>),
+    /// `HEADERS_TOO_LARGE`: the request headers total more than `MAX_HEADER_BYTES` (16 KB by
+    /// default); refused before the request is routed.
+    #[oai(status = 431, actual_type = "ErrorsOf<431>")]
+    HeadersTooLarge(Json<ErrorBody>),
     /// `INTERNAL_ERROR`.
-    #[oai(status = 500)]
+    #[oai(status = 500, actual_type = "ErrorsOf<500>")]
     Internal(Json<ErrorBody>),
     /// `UPSTREAM_UNAVAILABLE`: ElevenLabs is unreachable or failing; retry later.
-    #[oai(status = 502)]
+    #[oai(status = 502, actual_type = "ErrorsOf<502>")]
     BadGateway(Json<ErrorBody>),
     /// `BUSY`: too many clones in flight; retry after `Retry-After` seconds.
-    #[oai(status = 503)]
+    #[oai(status = 503, actual_type = "ErrorsOf<503>")]
     Busy(
         Json<ErrorBody>,
         /// Seconds to wait before retrying.
@@ -155,6 +162,7 @@ impl From<ApiError> for WebhookResponse {
             408 => Self::RequestTimeout(body),
             409 => Self::Conflict(body),
             413 => Self::PayloadTooLarge(body),
+            431 => Self::HeadersTooLarge(body),
             422 => Self::Unprocessable(body),
             502 => Self::BadGateway(body),
             503 => Self::Busy(body, retry_after),
@@ -279,6 +287,44 @@ mod tests {
             (ErrorCode::UpstreamUnavailable, 502),
         ] {
             assert_eq!(ApiError::new(code, "x").status(), status, "{code:?}");
+        }
+    }
+
+    /// Every code, as the spec lists it.
+    fn all_codes() -> Vec<ErrorCode> {
+        use poem_openapi::types::{ParseFromJSON, Type};
+        let mut registry = poem_openapi::registry::Registry::new();
+        ErrorCode::register(&mut registry);
+        registry.schemas["ErrorCode"]
+            .enum_items
+            .iter()
+            .map(|name| ErrorCode::parse_from_json(Some(name.clone())).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn each_status_documents_exactly_the_codes_it_is_sent_with() {
+        use super::super::error_examples::examples;
+        for code in all_codes() {
+            let status = ApiError::new(code, "x").status();
+            let documented = examples(status).iter().any(|e| e.code == code);
+            assert!(documented, "{code:?} under {status}");
+        }
+        for status in 100..600 {
+            for example in examples(status) {
+                assert_eq!(ApiError::new(example.code, "x").status(), status);
+            }
+        }
+    }
+
+    #[test]
+    fn an_error_is_sent_with_the_status_it_is_documented_under() {
+        use poem::IntoResponse;
+        for code in all_codes() {
+            let error = ApiError::new(code, "x");
+            let status = error.status();
+            let response = WebhookResponse::from(error).into_response();
+            assert_eq!(response.status().as_u16(), status, "{code:?}");
         }
     }
 }

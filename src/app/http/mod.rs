@@ -2,6 +2,7 @@
 
 mod api;
 mod body;
+mod error_examples;
 mod errors;
 mod header_limit;
 pub mod multipart;
