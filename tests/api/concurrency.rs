@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::helpers::{body_of, json_payload, spawn_app, status_and_json, wav};
+use crate::helpers::{body_of, json_payload, send, spawn_app, status_and_json, wav};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handles_50_concurrent_webhooks_each_with_its_own_voice() {
@@ -15,13 +15,13 @@ async fn handles_50_concurrent_webhooks_each_with_its_own_voice() {
                 &format!("conv_concurrent_{i:02}"),
                 Some(&sample),
             ));
-            tokio::spawn(app.signed_json(&body).send())
+            tokio::spawn(send(app.signed_json(&body)))
         })
         .collect();
     let mut voice_ids = HashSet::new();
     let mut conversations = HashSet::new();
     for request in requests {
-        let response = request.await.unwrap().expect("request sent");
+        let response = request.await.unwrap();
         let (status, body) = status_and_json(response).await;
         assert_eq!(status, 200, "{body}");
         voice_ids.insert(body["voice_id"].as_str().unwrap().to_owned());

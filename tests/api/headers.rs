@@ -1,7 +1,7 @@
 //! Request headers are capped (`MAX_HEADER_BYTES`, 16 KB by default): more gets
 //! `431 HEADERS_TOO_LARGE` in the service's own error shape, before any route runs.
 
-use crate::helpers::{TestApp, assert_error, body_of, metadata, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, assert_error, body_of, metadata, send, spawn_app, spawn_app_with};
 
 /// A header whose value is `bytes` long.
 fn padding(bytes: usize) -> String {
@@ -10,11 +10,11 @@ fn padding(bytes: usize) -> String {
 
 /// POSTs a correctly signed webhook carrying an extra `x-padding` header of `bytes`.
 async fn post_padded(app: &TestApp, conversation_id: &str, bytes: usize) -> reqwest::Response {
-    app.signed_json(&body_of(&metadata(conversation_id)))
-        .header("x-padding", padding(bytes))
-        .send()
-        .await
-        .expect("request sent")
+    send(
+        app.signed_json(&body_of(&metadata(conversation_id)))
+            .header("x-padding", padding(bytes)),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -45,14 +45,11 @@ async fn accepts_headers_under_max_header_bytes() {
 async fn counts_every_header_not_just_one_large_one() {
     let app = spawn_app_with(&[("MAX_HEADER_BYTES", "1024")]).await;
 
-    let response = (0..20)
-        .fold(
-            app.signed_json(&body_of(&metadata("conv_many_headers"))),
-            |request, i| request.header(format!("x-padding-{i:02}"), padding(60)),
-        )
-        .send()
-        .await
-        .expect("request sent");
+    let response = send((0..20).fold(
+        app.signed_json(&body_of(&metadata("conv_many_headers"))),
+        |request, i| request.header(format!("x-padding-{i:02}"), padding(60)),
+    ))
+    .await;
 
     assert_error(response, 431, "HEADERS_TOO_LARGE", None).await;
     app.assert_nothing_reached_elevenlabs();
@@ -63,13 +60,12 @@ async fn caps_headers_on_every_route_not_only_the_webhook() {
     let app = spawn_app_with(&[("MAX_HEADER_BYTES", "1024")]).await;
 
     for path in ["/health", "/openapi.json", "/no-such-route"] {
-        let response = app
-            .client
-            .get(app.url(path))
-            .header("x-padding", padding(2_000))
-            .send()
-            .await
-            .expect("request sent");
+        let response = send(
+            app.client
+                .get(app.url(path))
+                .header("x-padding", padding(2_000)),
+        )
+        .await;
         assert_error(response, 431, "HEADERS_TOO_LARGE", None).await;
     }
 }

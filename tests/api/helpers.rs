@@ -25,6 +25,8 @@ use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use wiremock::MockServer;
 
+use crate::contract;
+
 /// The webhook secret every test app is configured with.
 pub const SECRET: &str = "whsec_integration_test_secret";
 /// The boundary of every multipart body the helpers build.
@@ -225,7 +227,7 @@ impl TestApp {
 
     /// POSTs `body` as signed JSON.
     pub async fn post_json(&self, body: &[u8]) -> reqwest::Response {
-        self.signed_json(body).send().await.expect("request sent")
+        send(self.signed_json(body)).await
     }
 
     /// POSTs a signed multipart webhook: a `metadata` part and, when given, a `voice_sample`
@@ -259,28 +261,23 @@ impl TestApp {
 
     /// POSTs `body` to `/webhook` with exactly these headers: nothing is signed for you.
     pub async fn post_raw(&self, headers: &[(&str, &str)], body: Vec<u8>) -> reqwest::Response {
-        headers
+        let request = headers
             .iter()
             .fold(self.client.post(self.url("/webhook")), |request, (k, v)| {
                 request.header(*k, *v)
             })
-            .body(body)
-            .send()
-            .await
-            .expect("request sent")
+            .body(body);
+        send(request).await
     }
 
     /// GETs `path`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request sent")
+        send(self.client.get(self.url(path))).await
     }
 
     /// Writes `request` on a fresh TCP connection, keeps the connection open for writing (so
-    /// the server sees a slow sender, not the end of the body), and reads one HTTP response.
+    /// the server sees a slow sender, not the end of the body), and reads one HTTP response,
+    /// which is held to the spec like every other.
     pub async fn raw_tcp(&self, request: &[u8]) -> RawResponse {
         let exchange = async {
             let mut stream = TcpStream::connect(self.address).await.expect("connect");
@@ -293,9 +290,16 @@ impl TestApp {
         };
         // Not a timing assertion: a guard so that a server that waits forever fails the test
         // instead of hanging it.
-        tokio::time::timeout(Duration::from_secs(20), exchange)
+        let (response, raw_body) = tokio::time::timeout(Duration::from_secs(20), exchange)
             .await
-            .expect("the server answered within 20 s")
+            .expect("the server answered within 20 s");
+        let request_line = String::from_utf8_lossy(request);
+        let mut words = request_line.split_whitespace();
+        let method = words.next().unwrap_or_default();
+        let target = words.next().unwrap_or_default();
+        let path = target.split('?').next().unwrap_or_default();
+        contract::check(method, path, response.status, &response.headers, &raw_body);
+        response
     }
 
     /// Asserts that the stand-ins saw nothing: no clone, no delete, no agent update.
@@ -415,8 +419,21 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
 }
 
+/// Sends `request`, built on any client, and holds the response to the committed spec (see
+/// `contract`). Every helper here sends through it; a test that builds its own request sends
+/// it with this too, and so gets the check for free.
+pub async fn send(request: reqwest::RequestBuilder) -> reqwest::Response {
+    try_send(request).await.expect("request sent")
+}
+
+/// [`send`] for a request that may fail to be sent (a server that is not up yet).
+pub async fn try_send(request: reqwest::RequestBuilder) -> reqwest::Result<reqwest::Response> {
+    contract::send(request).await
+}
+
 /// The status and the JSON body of a response.
 pub async fn status_and_json(response: reqwest::Response) -> (StatusCode, Value) {
+    contract::assert_checked(&response);
     let status = response.status();
     let text = response.text().await.expect("a response body");
     let json = serde_json::from_str(&text)
@@ -472,11 +489,14 @@ pub fn assert_error_body(
 pub struct RawResponse {
     /// The status code.
     pub status: u16,
+    /// The headers.
+    pub headers: reqwest::header::HeaderMap,
     /// The body, parsed as JSON (`Null` when it is not JSON).
     pub body: Value,
 }
 
-async fn read_response(stream: &mut TcpStream) -> RawResponse {
+/// Reads one response; returns it with its body's raw bytes.
+async fn read_response(stream: &mut TcpStream) -> (RawResponse, Vec<u8>) {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     let header_end = loop {
@@ -510,8 +530,27 @@ async fn read_response(stream: &mut TcpStream) -> RawResponse {
         buffer.extend_from_slice(&chunk[..n]);
     }
     let end = content_length.map_or(buffer.len(), |len| (header_end + len).min(buffer.len()));
-    let body = serde_json::from_slice(&buffer[header_end..end]).unwrap_or(Value::Null);
-    RawResponse { status, body }
+    let raw_body = buffer[header_end..end].to_vec();
+    let body = serde_json::from_slice(&raw_body).unwrap_or(Value::Null);
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            Some((
+                reqwest::header::HeaderName::from_bytes(name.trim().as_bytes()).ok()?,
+                reqwest::header::HeaderValue::from_str(value.trim()).ok()?,
+            ))
+        })
+        .collect();
+    (
+        RawResponse {
+            status,
+            headers,
+            body,
+        },
+        raw_body,
+    )
 }
 
 /// Whether `name` is `{stem}_Clone_{YYYYMMDD}_{HHMMSS}`.
@@ -535,6 +574,7 @@ pub async fn assert_ivan_personalised(
     conversation_id: &str,
     sample: &[u8],
 ) -> Value {
+    contract::assert_checked(&response);
     let status = response.status();
     let text = response.text().await.expect("a response body");
     assert_eq!(status, StatusCode::OK, "{text}");

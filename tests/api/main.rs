@@ -2,6 +2,7 @@
 //! the real HTTP adapters against a wiremock ElevenLabs, in `elevenlabs`), HTTP from the
 //! outside. One test binary; one module per feature of the SPEC.
 
+mod contract;
 mod fake_elevenlabs;
 mod helpers;
 mod observed_cloner;
@@ -11,6 +12,7 @@ mod body_limits;
 mod circuit_breaker;
 mod cli;
 mod concurrency;
+mod contract_check;
 mod docs;
 mod elevenlabs;
 mod headers;

@@ -17,7 +17,9 @@ use tokio::net::TcpStream;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{ELEVENLABS_API_KEY, SECRET, body_of, json_payload, status_and_json, wav};
+use crate::helpers::{
+    ELEVENLABS_API_KEY, SECRET, body_of, json_payload, status_and_json, try_send, wav,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_precall-webhook");
 const CLONE_PATH: &str = "/v1/voices/add";
@@ -129,7 +131,7 @@ async fn wait_until_healthy(service: &mut Service, client: &reqwest::Client) {
     let url = format!("http://{}/health", service.address);
     for _ in 0..600 {
         service.assert_running();
-        if let Ok(response) = client.get(&url).send().await
+        if let Ok(response) = try_send(client.get(&url)).await
             && response.status() == 200
         {
             return;
@@ -204,14 +206,13 @@ async fn on_sigterm_stops_accepting_finishes_the_webhook_in_flight_and_exits_0()
     let signature = WebhookSecret::new(SecretString::from(SECRET))
         .expect("a non-empty secret")
         .sign(SystemClock.now_unix(), &body);
-    let in_flight = tokio::spawn(
+    let in_flight = tokio::spawn(try_send(
         client
             .post(format!("http://{}/webhook", service.address))
             .header("content-type", "application/json")
             .header("elevenlabs-signature", signature)
-            .body(body)
-            .send(),
-    );
+            .body(body),
+    ));
     wait_for_the_clone_request(&upstream).await;
     service.terminate();
 
