@@ -22,6 +22,7 @@ mod invalid_payload;
 mod invalid_voice_sample;
 mod multipart;
 mod redelivery;
+mod routing;
 mod shutdown;
 mod signature;
 mod storage;

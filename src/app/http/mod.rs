@@ -9,6 +9,7 @@ pub mod multipart;
 pub mod payload;
 mod schema;
 
+use poem::error::{MethodNotAllowedError, NotFoundError};
 use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use poem_openapi::OpenApiService;
@@ -29,7 +30,10 @@ pub fn openapi_service(api: WebhookApi, server: &str) -> OpenApiService<WebhookA
     )
     .description(
         "Receives signed ElevenLabs pre-call webhooks, clones the caller's voice with \
-             Instant Voice Cloning, and puts that voice and a personalised greeting on the agent.",
+         Instant Voice Cloning, and puts that voice and a personalised greeting on the agent.\n\n\
+         Every error has the `ErrorBody` shape, including those of the router: a path the \
+         spec does not list answers `404 NOT_FOUND`, a method a path does not take \
+         `405 METHOD_NOT_ALLOWED`, and headers over the cap `431 HEADERS_TOO_LARGE`.",
     )
     .server(server)
 }
@@ -40,15 +44,31 @@ pub fn spec_json(api: WebhookApi) -> String {
 }
 
 /// All routes: `/health`, `/webhook`, `/openapi.json`, `/docs`. Requests whose headers total
-/// more than `max_header_bytes` get `431` before any route runs.
+/// more than `max_header_bytes` get `431` before any route runs; an unknown path gets `404` and
+/// an unknown method `405`, in the same error shape as every other error.
 pub fn routes(api: WebhookApi, limits: BodyLimits, max_header_bytes: usize) -> impl Endpoint {
     let service = openapi_service(api, "/");
     let docs = service.swagger_ui();
     let spec = service.spec_endpoint();
     Route::new()
         .nest("/", service)
-        .at("/openapi.json", spec)
+        // `get`: the spec endpoint alone would answer any method.
+        .at("/openapi.json", poem::get(spec))
         .nest("/docs", docs)
+        // poem's router (and poem-openapi's, for the operations) report these as errors whose
+        // default response is plain text.
+        .catch_error(|_: NotFoundError| async {
+            error_response(ApiError::new(
+                ErrorCode::NotFound,
+                "No endpoint at this path; the API is described at /docs",
+            ))
+        })
+        .catch_error(|_: MethodNotAllowedError| async {
+            error_response(ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                "This path does not take this method; the API is described at /docs",
+            ))
+        })
         .data(limits)
         .with(CatchPanic::new().with_handler(|_| panic_response()))
         .with(HeaderLimit(max_header_bytes))

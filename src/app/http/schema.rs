@@ -144,6 +144,10 @@ pub enum ErrorCode {
     Busy,
     /// The request headers are larger than the limit.
     HeadersTooLarge,
+    /// No endpoint at this path (answered for any path the spec does not list).
+    NotFound,
+    /// The path exists but does not take this method (`GET /webhook`, say).
+    MethodNotAllowed,
     /// Anything else; details are in the service's logs.
     InternalError,
 }
