@@ -4,13 +4,16 @@
 //! agent, deletes the voice) and what the client then gets: the real answer, another status and
 //! body, no answer at all, or a connection torn down. Faults are scripted per [`Route`], consumed
 //! one per matching request in FIFO order; a standing fault applies to every request after the
-//! queued ones are used up.
+//! queued ones are used up. A fault [held](Fault::held) at a [`Gate`] waits, before it does
+//! anything, until the test opens the gate: the test, not a timer, decides when the account acts.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
+use tokio::sync::watch;
 
 /// An operation of the ElevenLabs API that the fake models, for scripting faults and counting
 /// requests.
@@ -124,6 +127,8 @@ pub struct Fault {
     pub(super) answer: Answer,
     /// How long the answer (or the reset, or the close) waits after acting.
     pub(super) answer_delay: Duration,
+    /// Where the request waits, before anything else, until the test opens it.
+    pub(super) gate: Option<Gate>,
 }
 
 impl Fault {
@@ -140,6 +145,7 @@ impl Fault {
             act: Act::No,
             answer,
             answer_delay: Duration::ZERO,
+            gate: None,
         }
     }
 
@@ -150,6 +156,7 @@ impl Fault {
             act: Act::After(Duration::ZERO),
             answer,
             answer_delay: Duration::ZERO,
+            gate: None,
         }
     }
 
@@ -160,6 +167,7 @@ impl Fault {
             act: Act::After(delay),
             answer: Answer::Real,
             answer_delay: Duration::ZERO,
+            gate: None,
         }
     }
 
@@ -184,6 +192,55 @@ impl Fault {
     pub fn after(mut self, delay: Duration) -> Self {
         self.answer_delay = delay;
         self
+    }
+
+    /// Holds the request at `gate`, before it acts or answers, until the test opens the gate:
+    /// a clone that is in flight for exactly as long as the test needs. The request still
+    /// acts when its client has given up by then.
+    pub fn held(mut self, gate: &Gate) -> Self {
+        self.gate = Some(gate.clone());
+        self
+    }
+}
+
+/// A gate that [held](Fault::held) requests wait at: the test learns when one has arrived, and
+/// opens it when the account should act. Clones share the gate; once open it stays open.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    arrived: Arc<watch::Sender<bool>>,
+    open: Arc<watch::Sender<bool>>,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Gate {
+    /// A closed gate nothing has reached yet.
+    pub fn new() -> Self {
+        Self {
+            arrived: Arc::new(watch::Sender::new(false)),
+            open: Arc::new(watch::Sender::new(false)),
+        }
+    }
+
+    /// Completes once a request has reached the gate (at once if one has).
+    pub async fn arrived(&self) {
+        // The sender lives in `self`, so the wait only ends with a request.
+        let _ = self.arrived.subscribe().wait_for(|arrived| *arrived).await;
+    }
+
+    /// Lets the requests held here (and any that arrive later) through.
+    pub fn open(&self) {
+        self.open.send_replace(true);
+    }
+
+    /// Called by the fake: records the arrival and waits until the gate is open.
+    pub(super) async fn pass(&self) {
+        self.arrived.send_replace(true);
+        let _ = self.open.subscribe().wait_for(|open| *open).await;
     }
 }
 

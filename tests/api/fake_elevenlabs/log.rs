@@ -1,6 +1,8 @@
 //! The request log: every request the fake received, what the account did with it and what
 //! the client was sent, so tests can assert the exchange as well as the end state.
 
+use tokio::time::Instant;
+
 use super::faults::Route;
 
 /// What the client was sent.
@@ -26,6 +28,9 @@ pub struct Exchange {
     pub path: String,
     /// The raw query string, without `?`.
     pub query: Option<String>,
+    /// When the request had been read (before any scripted delay): to measure the pause a
+    /// client made between two requests.
+    pub received_at: Instant,
     /// The modelled operation, or `None` for a request the fake does not serve (answered 404).
     pub route: Option<Route>,
     /// The scripted fault applied to it, as `Debug` text.

@@ -12,7 +12,7 @@
 //! let app = TestApp::builder().elevenlabs_at(&fake.uri()).spawn().await;
 //! ```
 //!
-//! - `faults`: [`Fault`], [`Answer`], [`Route`]: what to script.
+//! - `faults`: [`Fault`], [`Answer`], [`Route`], [`Gate`]: what to script.
 //! - `account`, `agents`, `form`: the account's state and rules, and the strict clone form.
 //! - `routes`, `server`: the HTTP side; `log`: what was received.
 //! - `inspect`: what tests read and assert on the handle.
@@ -34,7 +34,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use account::{FakeSample, FakeVoice, Subscription};
-pub use faults::{Answer, Fault, Route};
+pub use faults::{Answer, Fault, Gate, Route};
 pub use log::{Exchange, Outcome};
 
 use account::Account;

@@ -62,6 +62,7 @@ pub(super) async fn handle(
         method: request.method.to_string(),
         path: request.path.clone(),
         query: request.query.clone(),
+        received_at: tokio::time::Instant::now(),
         route: None,
         fault: None,
         acted: None,
@@ -92,6 +93,12 @@ pub(super) async fn handle(
         return answer(&shared, exchange, real);
     };
     exchange.fault = Some(format!("{fault:?}"));
+    if let Some(gate) = &fault.gate {
+        tokio::select! {
+            () = gate.pass() => {}
+            _ = shutdown.changed() => return Reply::Hang,
+        }
+    }
     let real = match fault.act {
         Act::No => None,
         Act::After(delay) => {

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::{
     add_voice, add_voice_with, client, client_with, clone_form, created, list, request, send,
 };
-use crate::fake_elevenlabs::{Answer, FakeElevenLabs, Fault, Outcome, Route};
+use crate::fake_elevenlabs::{Answer, FakeElevenLabs, Fault, Gate, Outcome, Route};
 
 /// Ivan's clone for `conv_1`, sent by `client`.
 async fn clone_ivan(
@@ -197,6 +197,71 @@ async fn a_slow_success_creates_the_voice_after_its_delay_even_when_the_client_h
 
     tokio::time::sleep(Duration::from_secs(10)).await;
     assert_eq!(fake.voice_count(), 1, "created after the delay");
+    assert_eq!(fake.requests()[0].acted, Some(200));
+}
+
+#[tokio::test]
+async fn a_held_request_acts_once_its_gate_opens_even_when_the_client_has_given_up() {
+    let fake = FakeElevenLabs::start().await;
+    let gate = Gate::new();
+    fake.on(Route::AddVoice)
+        .next(Fault::act_then(Answer::Real).held(&gate));
+
+    let error = clone_ivan(&fake, &impatient(1))
+        .await
+        .expect_err("held past the client's patience");
+    assert!(error.is_timeout(), "{error:?}");
+    // Not a timing assertion: the arrival was recorded before the client gave up.
+    tokio::time::timeout(Duration::from_secs(10), gate.arrived())
+        .await
+        .expect("the request reached the gate");
+    assert_eq!(fake.voice_count(), 0, "nothing happens while held");
+
+    gate.open();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while fake.voice_count() == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the voice is created once the gate opens");
+    assert_eq!(fake.requests()[0].acted, Some(200));
+}
+
+#[tokio::test]
+async fn a_held_request_is_logged_and_acts_when_its_gate_opens() {
+    let fake = FakeElevenLabs::start().await;
+    let gate = Gate::new();
+    fake.on(Route::AddVoice)
+        .next(Fault::act_then(Answer::Real).held(&gate));
+
+    let sent = tokio::spawn({
+        let client = client();
+        let labels = json!({"conversation_id": "conv_1"});
+        let request = client
+            .post(format!("{}/v1/voices/add", fake.uri()))
+            .header("xi-api-key", fake.api_key())
+            .multipart(clone_form("Ivan", &labels));
+        request.send()
+    });
+    tokio::time::timeout(Duration::from_secs(10), gate.arrived())
+        .await
+        .expect("the request reaches the gate");
+    assert_eq!(fake.voice_count(), 0, "nothing happens while held");
+    assert_eq!(
+        fake.request_count(Route::AddVoice),
+        0,
+        "logged once decided"
+    );
+
+    gate.open();
+    let response = tokio::time::timeout(Duration::from_secs(10), sent)
+        .await
+        .expect("answered once the gate opens")
+        .expect("the request task completes")
+        .expect("an answer");
+    assert_eq!(response.status(), 200);
+    assert_eq!(fake.voice_count(), 1);
     assert_eq!(fake.requests()[0].acted, Some(200));
 }
 
