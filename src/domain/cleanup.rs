@@ -78,9 +78,12 @@ impl Cleanup {
         }
     }
 
-    /// Looks for the target's voices until the budget is spent and deletes them.
+    /// Looks for the target's voices until the budget is spent and deletes them. Finding and
+    /// deleting some does not end the look: every attempt whose answer was lost may have made a
+    /// voice, and each appears when the platform gets to it.
     pub async fn run(&self, target: &CleanupTarget) -> CleanupOutcome {
         let deadline = self.clock.now() + self.settings.budget;
+        let mut deleted = 0;
         loop {
             match self
                 .cloner
@@ -93,7 +96,11 @@ impl Cleanup {
                         .filter(|v| target.keep.as_ref() != Some(&v.voice_id))
                         .collect();
                     if !found.is_empty() {
-                        return self.delete_found(target, found).await;
+                        match self.delete_found(target, found).await {
+                            CleanupOutcome::Deleted(n) => deleted += n,
+                            // Taken over, or left for the sweep: nothing more for us to do.
+                            done => return done,
+                        }
                     }
                 }
                 Err(error) => {
@@ -103,9 +110,13 @@ impl Cleanup {
             let left = deadline.saturating_duration_since(self.clock.now());
             if left <= self.settings.poll_interval {
                 tracing::info!(
-                    "clean-up found no voice for this conversation; a late one is the sweep's"
+                    deleted,
+                    "clean-up's budget is spent; a voice appearing later is the sweep's"
                 );
-                return CleanupOutcome::NothingFound;
+                return match deleted {
+                    0 => CleanupOutcome::NothingFound,
+                    n => CleanupOutcome::Deleted(n),
+                };
             }
             self.clock.sleep(self.settings.poll_interval).await;
         }
