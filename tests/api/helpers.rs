@@ -83,6 +83,8 @@ pub struct TestApp {
     clock: Arc<dyn Clock>,
     /// Dropping the app drops this sender, which shuts the server down.
     _shutdown: oneshot::Sender<()>,
+    /// The server's task: it ends once the shutdown has drained the work in flight.
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 /// Configures a [`TestApp`] before it starts.
@@ -164,7 +166,7 @@ impl TestAppBuilder {
             .expect("the application builds");
         let address = app.address();
         let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async {
+        let server = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
         TestApp {
@@ -178,6 +180,7 @@ impl TestAppBuilder {
             secret: WebhookSecret::new(SecretString::from(SECRET)).expect("a non-empty secret"),
             clock: self.clock,
             _shutdown: shutdown,
+            server,
         }
     }
 }
@@ -300,6 +303,22 @@ impl TestApp {
         let path = target.split('?').next().unwrap_or_default();
         contract::check(method, path, response.status, &response.headers, &raw_body);
         response
+    }
+
+    /// Shuts the server down as SIGTERM does and waits until it has drained: the webhooks in
+    /// flight and the background clean-ups they started have finished (or the grace period is
+    /// over). What the upstream holds afterwards is final.
+    pub async fn stop(self) {
+        let Self {
+            _shutdown, server, ..
+        } = self;
+        drop(_shutdown);
+        // Not a timing assertion: a guard so that a server that never drains fails the test.
+        tokio::time::timeout(Duration::from_secs(90), server)
+            .await
+            .expect("the server drained within 90 s")
+            .expect("the server task completes")
+            .expect("the server stops cleanly");
     }
 
     /// Asserts that the stand-ins saw nothing: no clone, no delete, no agent update.

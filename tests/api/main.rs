@@ -15,6 +15,7 @@ mod concurrency;
 mod contract_check;
 mod docs;
 mod elevenlabs;
+mod exactly_once;
 mod headers;
 mod health;
 mod internal_error;
