@@ -1,6 +1,8 @@
 //! SIGTERM: the service stops accepting connections, lets the webhooks in flight finish within
-//! the grace period (`SHUTDOWN_GRACE_SECONDS`), then exits 0. Proven on the real binary, talking
-//! to a wiremock ElevenLabs whose clone answer is slow enough to be in flight at the signal.
+//! the grace period (`SHUTDOWN_GRACE_SECONDS`) — their upstream work and the clean-ups they
+//! started included — then exits 0. Proven on the real binary, talking to the stateful fake
+//! ElevenLabs, which holds a clone at a gate for as long as the test needs; each test ends on
+//! the account: exactly the voice the agent got, or none.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,18 +13,18 @@ use precall_webhook::adapters::SystemClock;
 use precall_webhook::domain::WebhookSecret;
 use precall_webhook::ports::Clock;
 use secrecy::SecretString;
-use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::fake_elevenlabs::{Answer, FakeElevenLabs, Fault, Gate, Route};
 use crate::helpers::{
-    ELEVENLABS_API_KEY, SECRET, body_of, json_payload, status_and_json, try_send, wav,
+    ELEVENLABS_API_KEY, SECRET, assert_error, body_of, json_payload, status_and_json, try_send,
+    wav,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_precall-webhook");
-const CLONE_PATH: &str = "/v1/voices/add";
+/// The agent of the default payload.
+const AGENT_ID: &str = "agent_def456uvw";
 
 /// The service as a child process; killed if the test ends before it exits.
 struct Service {
@@ -41,9 +43,10 @@ impl Drop for Service {
 }
 
 impl Service {
-    /// Starts `precall-webhook serve` on a free loopback port, against `upstream`, in `dir`
-    /// (so no `.env` is picked up), with nothing inherited from the environment.
-    fn start(dir: &Path, upstream: &MockServer) -> Self {
+    /// Starts `precall-webhook serve` on a free loopback port, against the ElevenLabs at
+    /// `base_url`, in `dir` (so no `.env` is picked up), with nothing inherited from the
+    /// environment but `vars`.
+    fn start(dir: &Path, base_url: &str, vars: &[(&str, &str)]) -> Self {
         // A port that was free a moment ago: bound, read, released.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
@@ -51,7 +54,7 @@ impl Service {
             .port();
         let log = dir.join("service.log");
         let output = std::fs::File::create(&log).expect("a log file");
-        let (base_url, port_text) = (upstream.uri(), port.to_string());
+        let port_text = port.to_string();
         let child = Command::new(BIN)
             .arg("serve")
             .current_dir(dir)
@@ -59,11 +62,12 @@ impl Service {
             .envs([
                 ("ELEVENLABS_API_KEY", ELEVENLABS_API_KEY),
                 ("ELEVENLABS_WEBHOOK_SECRET", SECRET),
-                ("ELEVENLABS_API_BASE_URL", base_url.as_str()),
+                ("ELEVENLABS_API_BASE_URL", base_url),
                 ("PRECALL_WEBHOOK_HOST", "127.0.0.1"),
                 ("PRECALL_WEBHOOK_PORT", port_text.as_str()),
                 ("SHUTDOWN_GRACE_SECONDS", "20"),
             ])
+            .envs(vars.iter().copied())
             .stdin(Stdio::null())
             .stdout(output.try_clone().expect("a log file handle"))
             .stderr(output)
@@ -141,20 +145,51 @@ async fn wait_until_healthy(service: &mut Service, client: &reqwest::Client) {
     panic!("/health never answered:\n{}", service.log());
 }
 
-/// Polls until `upstream` has received the clone request.
-async fn wait_for_the_clone_request(upstream: &MockServer) {
-    let arrived = async {
-        loop {
-            let requests = upstream.received_requests().await.unwrap_or_default();
-            if requests.iter().any(|r| r.url.path() == CLONE_PATH) {
-                return;
-            }
+/// Not a timing assertion: a guard so that a clone that never reaches the fake fails the test.
+async fn wait_for_the_held_clone(gate: &Gate) {
+    tokio::time::timeout(Duration::from_secs(30), gate.arrived())
+        .await
+        .expect("the clone reached ElevenLabs within 30 s");
+}
+
+/// Posts Ivan's webhook for `conversation_id`, signed now, to the service at `address`.
+fn post_ivan(
+    client: &reqwest::Client,
+    address: SocketAddr,
+    conversation_id: &str,
+) -> impl Future<Output = reqwest::Result<reqwest::Response>> + use<> {
+    let body = body_of(&json_payload(conversation_id, Some(&wav(5.0, 16_000))));
+    let signature = WebhookSecret::new(SecretString::from(SECRET))
+        .expect("a non-empty secret")
+        .sign(SystemClock.now_unix(), &body);
+    try_send(
+        client
+            .post(format!("http://{address}/webhook"))
+            .header("content-type", "application/json")
+            .header("elevenlabs-signature", signature)
+            .body(body),
+    )
+}
+
+/// Waits until the service refuses new connections. Best effort on the order of events: the
+/// signal is handled asynchronously, so a connection made in the moment after it may still be
+/// served; soon none is.
+async fn wait_until_refusing(service: &Service) {
+    let refused = async {
+        while answers_a_new_connection(service.address).await {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
-    tokio::time::timeout(Duration::from_secs(30), arrived)
+    tokio::time::timeout(Duration::from_secs(30), refused)
         .await
-        .expect("the clone reached ElevenLabs within 30 s");
+        .expect("after SIGTERM new connections are refused");
+}
+
+/// A fake account holding the payload's agent, speaking with a premade voice.
+async fn account() -> FakeElevenLabs {
+    let fake = FakeElevenLabs::start().await;
+    fake.add_agent(AGENT_ID, "premade_voice", "Hello!");
+    fake
 }
 
 /// Whether a new connection to `address` gets a response to `GET /health`: `false` when it is
@@ -177,55 +212,23 @@ async fn answers_a_new_connection(address: SocketAddr) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_sigterm_stops_accepting_finishes_the_webhook_in_flight_and_exits_0() {
-    let upstream = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(CLONE_PATH))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(
-                    json!({"voice_id": "voice_in_flight", "requires_verification": false}),
-                )
-                .set_delay(Duration::from_millis(1_500)),
-        )
-        .expect(1)
-        .mount(&upstream)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path("/v1/convai/agents/agent_def456uvw"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .expect(1)
-        .mount(&upstream)
-        .await;
+async fn on_sigterm_stops_accepting_finishes_the_clone_in_flight_and_exits_0_leaving_exactly_the_agents_voice()
+ {
+    let fake = account().await;
+    let gate = Gate::new();
+    fake.on(Route::AddVoice)
+        .next(Fault::act_then(Answer::Real).held(&gate));
     let dir = tempfile::tempdir().unwrap();
-    let mut service = Service::start(dir.path(), &upstream);
+    let mut service = Service::start(dir.path(), &fake.uri(), &[]);
     let client = client();
     wait_until_healthy(&mut service, &client).await;
 
-    let body = body_of(&json_payload("conv_shutdown", Some(&wav(5.0, 16_000))));
-    let signature = WebhookSecret::new(SecretString::from(SECRET))
-        .expect("a non-empty secret")
-        .sign(SystemClock.now_unix(), &body);
-    let in_flight = tokio::spawn(try_send(
-        client
-            .post(format!("http://{}/webhook", service.address))
-            .header("content-type", "application/json")
-            .header("elevenlabs-signature", signature)
-            .body(body),
-    ));
-    wait_for_the_clone_request(&upstream).await;
+    let in_flight = tokio::spawn(post_ivan(&client, service.address, "conv_shutdown"));
+    wait_for_the_held_clone(&gate).await;
     service.terminate();
-
-    // Best effort on the order of events: the signal is handled asynchronously, so a
-    // connection made in the moment after it may still be served; soon none is.
-    let refused = async {
-        while answers_a_new_connection(service.address).await {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), refused)
-        .await
-        .expect("after SIGTERM new connections are refused");
+    wait_until_refusing(&service).await;
+    // Only now, with the service refusing new work, does ElevenLabs make the voice and answer.
+    gate.open();
 
     let response = tokio::time::timeout(Duration::from_secs(60), in_flight)
         .await
@@ -234,10 +237,70 @@ async fn on_sigterm_stops_accepting_finishes_the_webhook_in_flight_and_exits_0()
         .expect("the webhook in flight got a response, not a dropped connection");
     let (status, answer) = status_and_json(response).await;
     assert_eq!(status, 200, "{answer}\n{}", service.log());
-    assert_eq!(answer["voice_id"], "voice_in_flight", "{answer}");
     assert_eq!(answer["agent_updated"], true, "{answer}");
 
     let exit = service.exit_status().await;
     assert!(exit.success(), "exit status {exit}:\n{}", service.log());
-    upstream.verify().await;
+    let voice = fake
+        .assert_only_the_agents_voice_for("conv_shutdown", AGENT_ID)
+        .expect("the voice the call got");
+    assert_eq!(answer["voice_id"], voice.voice_id.as_str(), "{answer}");
+    assert_eq!(fake.request_count(Route::AddVoice), 1);
+    assert_eq!(fake.request_count(Route::DeleteVoice), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sigterm_right_after_an_uncertain_failure_the_service_waits_for_its_clean_up_to_delete_the_voice_then_exits_0()
+ {
+    let conversation = "conv_shutdown_clean_up";
+    let fake = account().await;
+    let gate = Gate::new();
+    fake.on(Route::AddVoice)
+        .next(Fault::act_then(Answer::Real).held(&gate));
+    let dir = tempfile::tempdir().unwrap();
+    // One clone attempt fits the deadline: it times out while held, and the webhook fails.
+    let mut service = Service::start(
+        dir.path(),
+        &fake.uri(),
+        &[
+            ("ELEVENLABS_TIMEOUT_SECONDS", "1"),
+            ("ELEVENLABS_MIN_CLONE_ATTEMPT_SECONDS", "0.8"),
+        ],
+    );
+    let client = client();
+    wait_until_healthy(&mut service, &client).await;
+
+    let response = tokio::time::timeout(
+        Duration::from_secs(60),
+        post_ivan(&client, service.address, conversation),
+    )
+    .await
+    .expect("the webhook was answered within 60 s")
+    .expect("a response");
+    assert_error(response, 502, "UPSTREAM_UNAVAILABLE", Some(conversation)).await;
+    service.terminate();
+    wait_until_refusing(&service).await;
+    service.assert_running();
+    // The lost clone's voice appears only now, while the service is shutting down.
+    gate.open();
+
+    let exit = service.exit_status().await;
+    assert!(exit.success(), "exit status {exit}:\n{}", service.log());
+    assert_eq!(
+        fake.subscription().voice_add_edit_counter,
+        1,
+        "the voice was made"
+    );
+    assert_eq!(
+        fake.assert_only_the_agents_voice_for(conversation, AGENT_ID),
+        None,
+        "{}",
+        service.log()
+    );
+    assert!(fake.voices_for_conversation(conversation).is_empty());
+    assert_eq!(fake.request_count(Route::DeleteVoice), 1);
+    assert_eq!(
+        fake.agent_voice_id(AGENT_ID).as_deref(),
+        Some("premade_voice")
+    );
 }
