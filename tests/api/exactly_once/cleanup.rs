@@ -93,18 +93,18 @@ async fn when_every_clone_attempt_times_out_and_their_voices_appear_one_by_one_t
     let conversation = "conv_once_all_lost";
     let fake = account().await;
     // Three attempts (two retries), each timing out long before its voice appears; the voices
-    // appear after the last look-up, the last one a clean-up poll interval after the others.
+    // appear after the last look-up, the last one a clean-up poll interval after the first.
     fake.on(Route::AddVoice)
-        .next(Fault::act_after(Duration::from_secs(2)))
-        .next(Fault::act_after(Duration::from_secs(2)))
+        .next(Fault::act_after(Duration::from_secs(3)))
+        .next(Fault::act_after(Duration::from_secs(3)))
         .next(Fault::act_after(Duration::from_millis(3_500)));
     let app = spawn_against(
         &fake,
         &[
-            ("ELEVENLABS_REQUEST_TIMEOUT_SECONDS", "0.3"),
+            ("ELEVENLABS_REQUEST_TIMEOUT_SECONDS", "0.5"),
             ("ELEVENLABS_MAX_RETRIES", "2"),
-            ("ELEVENLABS_TIMEOUT_SECONDS", "3"),
-            ("ELEVENLABS_MIN_CLONE_ATTEMPT_SECONDS", "0.3"),
+            ("ELEVENLABS_TIMEOUT_SECONDS", "4"),
+            ("ELEVENLABS_MIN_CLONE_ATTEMPT_SECONDS", "0.5"),
         ],
     )
     .await;
@@ -160,8 +160,8 @@ async fn a_late_duplicate_of_a_clone_sent_twice_is_deleted_and_the_agents_voice_
     // The first attempt times out; its voice appears after the look-up, when the second
     // attempt has succeeded.
     fake.on(Route::AddVoice)
-        .next(Fault::act_after(Duration::from_millis(1_500)));
-    let app = spawn_against(&fake, &[("ELEVENLABS_REQUEST_TIMEOUT_SECONDS", "0.3")]).await;
+        .next(Fault::act_after(Duration::from_millis(2_500)));
+    let app = spawn_against(&fake, &[("ELEVENLABS_REQUEST_TIMEOUT_SECONDS", "1")]).await;
 
     let (status, answer) = post_ivan(&app, conversation).await;
 
