@@ -18,8 +18,7 @@ use tokio::net::TcpStream;
 
 use crate::fake_elevenlabs::{Answer, FakeElevenLabs, Fault, Gate, Route};
 use crate::helpers::{
-    ELEVENLABS_API_KEY, SECRET, assert_error, body_of, json_payload, status_and_json, try_send,
-    wav,
+    ELEVENLABS_API_KEY, SECRET, assert_error, body_of, json_payload, status_and_json, try_send, wav,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_precall-webhook");
