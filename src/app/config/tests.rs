@@ -50,7 +50,7 @@ fn applies_the_spec_defaults() {
     assert_eq!(r.breaker_cool_down, Duration::from_secs(30));
     assert_eq!(r.idempotency_retention, Duration::from_secs(3600));
     assert_eq!(r.max_header_bytes, 16 * 1024);
-    assert_eq!(c.max_body_bytes(), 13_333_336 + 65_536);
+    assert_eq!(c.max_body_bytes(), 13_333_336 + 5_000_001 + 65_536);
 }
 
 #[test]

@@ -100,7 +100,7 @@ pub fn examples(status: u16) -> &'static [ErrorExample] {
             const {
                 &[ErrorExample::new(
                     PayloadTooLarge,
-                    "Request body exceeds the limit of 13398872 bytes",
+                    "Request body exceeds the limit of 18398873 bytes",
                     None,
                 )]
             }
