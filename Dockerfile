@@ -1,7 +1,24 @@
 # syntax=docker/dockerfile:1
-FROM rust:1.88-bookworm AS build
+# Rust as pinned in rust-toolchain.toml (which is not copied in: the image's tag is the pin here;
+# move both together).
+FROM rust:1.95.0-bookworm AS build
 WORKDIR /src
+
+# Dependencies first, in a layer of their own: it is rebuilt only when Cargo.toml or Cargo.lock
+# change, not on every change to the sources. Stub targets stand in for the real ones (the
+# manifest names the benches, so they must exist too); the stub's own artifacts are removed
+# afterwards so the real build cannot mistake them for up to date.
 COPY Cargo.toml Cargo.lock ./
+RUN mkdir -p src benches \
+ && echo 'fn main() {}' > src/main.rs \
+ && touch src/lib.rs \
+ && for bench in probe signature load; do echo 'fn main() {}' > "benches/$bench.rs"; done \
+ && cargo build --release --locked --bin precall-webhook \
+ && rm -rf src benches \
+    target/release/precall-webhook* \
+    target/release/deps/precall_webhook-* target/release/deps/libprecall_webhook-* \
+    target/release/.fingerprint/precall-webhook-*
+
 COPY src src
 COPY benches benches
 RUN cargo build --release --locked --bin precall-webhook
