@@ -35,11 +35,10 @@ const VOICE_NAME: &str = "Ivan_Clone_20251210_123456";
 /// The app with the real ElevenLabs adapters pointed at `mock`, its clock at [`FIXED_NOW`],
 /// and `vars` on top of the test configuration.
 async fn spawn_against(mock: &MockServer, vars: &[(&str, &str)]) -> TestApp {
-    vars.iter()
-        .fold(
-            TestApp::builder().clock_at(FIXED_NOW).elevenlabs(mock),
-            |builder, (k, v)| builder.var(k, v),
-        )
+    TestApp::builder()
+        .clock_at(FIXED_NOW)
+        .elevenlabs(mock)
+        .vars(vars)
         .spawn()
         .await
 }

@@ -25,6 +25,8 @@ use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use wiremock::MockServer;
 
+use crate::fake_elevenlabs::FakeElevenLabs;
+
 use crate::contract;
 
 /// The webhook secret every test app is configured with.
@@ -103,8 +105,16 @@ pub async fn spawn_app() -> TestApp {
 
 /// A server with some variables set on top of the default test configuration.
 pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
-    vars.iter()
-        .fold(TestApp::builder(), |builder, (k, v)| builder.var(k, v))
+    TestApp::builder().vars(vars).spawn().await
+}
+
+/// A server with the real ElevenLabs adapters pointed at the stateful `fake`, its clock
+/// stopped at [`FIXED_NOW`], and `vars` on top of the default test configuration.
+pub async fn spawn_against_fake(fake: &FakeElevenLabs, vars: &[(&str, &str)]) -> TestApp {
+    TestApp::builder()
+        .clock_at(FIXED_NOW)
+        .elevenlabs_at(&fake.uri())
+        .vars(vars)
         .spawn()
         .await
 }
@@ -132,6 +142,11 @@ impl TestAppBuilder {
     /// [`ELEVENLABS_API_KEY`]. Timeouts and retries come from the `ELEVENLABS_*` variables.
     pub fn elevenlabs(self, mock: &MockServer) -> Self {
         self.elevenlabs_at(&mock.uri())
+    }
+
+    /// Sets each `(name, value)` of `vars`, as [`TestAppBuilder::var`] does.
+    pub fn vars(self, vars: &[(&str, &str)]) -> Self {
+        vars.iter().fold(self, |builder, (k, v)| builder.var(k, v))
     }
 
     /// Like [`TestAppBuilder::elevenlabs`], for any base URL (one where nothing listens, say).

@@ -5,10 +5,10 @@
 
 use super::{
     AGENT_ID, account, assert_none_of_ours_left, assert_the_call_got_the_only_voice, ivan,
-    post_ivan, spawn_against,
+    post_ivan,
 };
 use crate::fake_elevenlabs::{Answer, Fault, Route};
-use crate::helpers::assert_error;
+use crate::helpers::{assert_error, spawn_against_fake};
 
 #[tokio::test]
 async fn an_agent_update_applied_but_answered_503_every_time_is_read_back_and_the_voice_kept() {
@@ -16,7 +16,7 @@ async fn an_agent_update_applied_but_answered_503_every_time_is_read_back_and_th
     let fake = account().await;
     fake.on(Route::PatchAgent)
         .always(Fault::act_then(Answer::status(503)));
-    let app = spawn_against(&fake, &[("ELEVENLABS_MAX_RETRIES", "1")]).await;
+    let app = spawn_against_fake(&fake, &[("ELEVENLABS_MAX_RETRIES", "1")]).await;
 
     let (status, answer) = post_ivan(&app, conversation).await;
 
@@ -42,7 +42,7 @@ async fn an_agent_update_answered_503_every_time_without_acting_is_read_back_the
     let fake = account().await;
     fake.on(Route::PatchAgent)
         .always(Fault::without_acting(Answer::status(503)));
-    let app = spawn_against(&fake, &[("ELEVENLABS_MAX_RETRIES", "1")]).await;
+    let app = spawn_against_fake(&fake, &[("ELEVENLABS_MAX_RETRIES", "1")]).await;
 
     let response = app.post_json(&ivan(conversation)).await;
 
@@ -67,7 +67,7 @@ async fn an_agent_update_that_hangs_with_an_agent_that_cannot_be_read_is_502_and
         .always(Fault::act_then(Answer::Hang));
     fake.on(Route::GetAgent)
         .always(Fault::without_acting(Answer::status(500)));
-    let app = spawn_against(
+    let app = spawn_against_fake(
         &fake,
         &[
             ("ELEVENLABS_REQUEST_TIMEOUT_SECONDS", "0.5"),

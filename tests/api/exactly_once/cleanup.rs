@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use super::{
     account, assert_none_of_ours_left, assert_the_call_got_the_only_voice, eventually, ivan,
-    post_ivan, spawn_against,
+    post_ivan,
 };
 use crate::fake_elevenlabs::{Answer, Fault, Gate, Route};
-use crate::helpers::assert_error;
+use crate::helpers::{assert_error, spawn_against_fake};
 
 /// A deadline that fits exactly one clone attempt: after the first, less than the minimum
 /// attempt time is left.
@@ -26,7 +26,7 @@ async fn a_voice_made_only_after_the_deadline_is_502_at_once_and_then_deleted_by
     let fake = account().await;
     fake.on(Route::AddVoice)
         .next(Fault::act_after(Duration::from_millis(1_500)));
-    let app = spawn_against(&fake, &ONE_ATTEMPT).await;
+    let app = spawn_against_fake(&fake, &ONE_ATTEMPT).await;
 
     let response = app.post_json(&ivan(conversation)).await;
 
@@ -49,7 +49,7 @@ async fn a_redelivery_while_the_late_voice_exists_adopts_it_and_the_clean_up_lea
     let gate = Gate::new();
     fake.on(Route::AddVoice)
         .next(Fault::act_then(Answer::Real).held(&gate));
-    let app = spawn_against(&fake, &ONE_ATTEMPT).await;
+    let app = spawn_against_fake(&fake, &ONE_ATTEMPT).await;
 
     let first = app.post_json(&ivan(conversation)).await;
     assert_error(first, 502, "UPSTREAM_UNAVAILABLE", Some(conversation)).await;
@@ -98,7 +98,7 @@ async fn when_every_clone_attempt_times_out_and_their_voices_appear_one_by_one_t
         .next(Fault::act_after(Duration::from_secs(3)))
         .next(Fault::act_after(Duration::from_secs(3)))
         .next(Fault::act_after(Duration::from_millis(3_500)));
-    let app = spawn_against(
+    let app = spawn_against_fake(
         &fake,
         &[
             ("ELEVENLABS_REQUEST_TIMEOUT_SECONDS", "0.5"),
@@ -134,7 +134,7 @@ async fn a_clone_answered_503_whose_look_up_fails_is_not_sent_again_and_the_clea
     fake.on(Route::ListVoices)
         .next(Fault::without_acting(Answer::status(500)))
         .next(Fault::without_acting(Answer::status(500)));
-    let app = spawn_against(&fake, &[("ELEVENLABS_MAX_RETRIES", "1")]).await;
+    let app = spawn_against_fake(&fake, &[("ELEVENLABS_MAX_RETRIES", "1")]).await;
 
     let response = app.post_json(&ivan(conversation)).await;
 
@@ -161,7 +161,7 @@ async fn a_late_duplicate_of_a_clone_sent_twice_is_deleted_and_the_agents_voice_
     // attempt has succeeded.
     fake.on(Route::AddVoice)
         .next(Fault::act_after(Duration::from_millis(2_500)));
-    let app = spawn_against(&fake, &[("ELEVENLABS_REQUEST_TIMEOUT_SECONDS", "1")]).await;
+    let app = spawn_against_fake(&fake, &[("ELEVENLABS_REQUEST_TIMEOUT_SECONDS", "1")]).await;
 
     let (status, answer) = post_ivan(&app, conversation).await;
 

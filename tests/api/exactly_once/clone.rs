@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{account, assert_the_call_got_the_only_voice, post_ivan, spawn_against};
+use super::{account, assert_the_call_got_the_only_voice, post_ivan};
 use crate::fake_elevenlabs::{Answer, Fault, Route};
+use crate::helpers::spawn_against_fake;
 
 #[tokio::test]
 async fn a_clone_that_made_the_voice_but_answered_an_integer_voice_id_is_looked_up_and_adopted() {
@@ -18,7 +19,7 @@ async fn a_clone_that_made_the_voice_but_answered_an_integer_voice_id_is_looked_
         200,
         json!({"voice_id": 12345}),
     )));
-    let app = spawn_against(&fake, &[]).await;
+    let app = spawn_against_fake(&fake, &[]).await;
 
     let (status, answer) = post_ivan(&app, "conv_once_integer_id").await;
 
@@ -35,7 +36,7 @@ async fn a_clone_that_made_the_voice_but_answered_a_body_that_is_not_json_is_loo
     let fake = account().await;
     fake.on(Route::AddVoice)
         .next(Fault::act_then(Answer::garbage()));
-    let app = spawn_against(&fake, &[]).await;
+    let app = spawn_against_fake(&fake, &[]).await;
 
     let (status, answer) = post_ivan(&app, "conv_once_not_json").await;
 
@@ -51,7 +52,7 @@ async fn a_clone_that_made_the_voice_but_answered_after_the_attempt_timeout_is_l
     let fake = account().await;
     fake.on(Route::AddVoice)
         .next(Fault::act_then(Answer::Real).after(Duration::from_secs(5)));
-    let app = spawn_against(&fake, &[("ELEVENLABS_REQUEST_TIMEOUT_SECONDS", "0.5")]).await;
+    let app = spawn_against_fake(&fake, &[("ELEVENLABS_REQUEST_TIMEOUT_SECONDS", "0.5")]).await;
 
     let (status, answer) = post_ivan(&app, "conv_once_late_answer").await;
 
@@ -66,7 +67,7 @@ async fn a_clone_that_made_the_voice_then_reset_the_connection_is_looked_up_and_
     let fake = account().await;
     fake.on(Route::AddVoice)
         .next(Fault::act_then(Answer::Reset));
-    let app = spawn_against(&fake, &[]).await;
+    let app = spawn_against_fake(&fake, &[]).await;
 
     let (status, answer) = post_ivan(&app, "conv_once_reset").await;
 
@@ -82,7 +83,7 @@ async fn a_clone_that_made_the_voice_and_answers_503_every_time_is_sent_once_and
     let fake = account().await;
     fake.on(Route::AddVoice)
         .always(Fault::act_then(Answer::status(503)));
-    let app = spawn_against(&fake, &[]).await;
+    let app = spawn_against_fake(&fake, &[]).await;
 
     let (status, answer) = post_ivan(&app, "conv_once_503_always").await;
 
@@ -101,7 +102,7 @@ async fn a_clone_answered_503_with_retry_after_without_acting_is_sent_again_no_s
 {
     let fake = account().await;
     fake.on(Route::AddVoice).next(Fault::service_unavailable(2));
-    let app = spawn_against(&fake, &[]).await;
+    let app = spawn_against_fake(&fake, &[]).await;
 
     let (status, answer) = post_ivan(&app, "conv_once_retry_after").await;
 

@@ -22,7 +22,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::fake_elevenlabs::{FakeElevenLabs, FakeVoice};
-use crate::helpers::{FIXED_NOW, TestApp, body_of, fixture, json_payload, status_and_json};
+use crate::helpers::{TestApp, body_of, fixture, json_payload, status_and_json};
 
 /// The agent of the default payload.
 const AGENT_ID: &str = "agent_def456uvw";
@@ -34,19 +34,6 @@ async fn account() -> FakeElevenLabs {
     let fake = FakeElevenLabs::start().await;
     fake.add_agent(AGENT_ID, PREMADE_VOICE, "Hello!");
     fake
-}
-
-/// The app with the real ElevenLabs adapters pointed at `fake`, and `vars` on top.
-async fn spawn_against(fake: &FakeElevenLabs, vars: &[(&str, &str)]) -> TestApp {
-    vars.iter()
-        .fold(
-            TestApp::builder()
-                .clock_at(FIXED_NOW)
-                .elevenlabs_at(&fake.uri()),
-            |builder, (k, v)| builder.var(k, v),
-        )
-        .spawn()
-        .await
 }
 
 /// Ivan's webhook for `conversation_id`, with the 5-second WAV, as a JSON body.

@@ -5,23 +5,12 @@
 use std::time::Duration;
 
 use crate::fake_elevenlabs::{Answer, FakeElevenLabs, Fault, Route};
-use crate::helpers::{FIXED_NOW, TestApp, body_of, fixture, json_payload, status_and_json};
+use crate::helpers::{
+    TestApp, body_of, fixture, json_payload, spawn_against_fake, status_and_json,
+};
 
 /// The agent of the default payload.
 const AGENT_ID: &str = "agent_def456uvw";
-
-/// The app with the real ElevenLabs adapters pointed at `fake`, and `vars` on top.
-async fn spawn_against(fake: &FakeElevenLabs, vars: &[(&str, &str)]) -> TestApp {
-    vars.iter()
-        .fold(
-            TestApp::builder()
-                .clock_at(FIXED_NOW)
-                .elevenlabs_at(&fake.uri()),
-            |builder, (k, v)| builder.var(k, v),
-        )
-        .spawn()
-        .await
-}
 
 /// Posts Ivan's webhook with the 5-second WAV, guarded so a hanging service fails the test.
 async fn post_ivan(
@@ -39,7 +28,7 @@ async fn post_ivan(
 async fn a_webhook_against_the_fake_leaves_exactly_the_voice_its_agent_got() {
     let fake = FakeElevenLabs::start().await;
     fake.add_agent(AGENT_ID, "premade_voice", "Hello!");
-    let app = spawn_against(&fake, &[]).await;
+    let app = spawn_against_fake(&fake, &[]).await;
 
     let (status, body) = post_ivan(&app, "conv_fake_happy").await;
 
@@ -62,7 +51,7 @@ async fn a_webhook_against_the_fake_leaves_exactly_the_voice_its_agent_got() {
 #[tokio::test]
 async fn a_refused_agent_update_leaves_no_voice_on_the_account() {
     let fake = FakeElevenLabs::start().await;
-    let app = spawn_against(&fake, &[]).await;
+    let app = spawn_against_fake(&fake, &[]).await;
 
     let (status, body) = post_ivan(&app, "conv_fake_no_agent").await;
 
@@ -86,7 +75,7 @@ async fn a_clone_created_then_answered_503_is_found_on_the_account_and_adopted()
     fake.add_agent(AGENT_ID, "premade_voice", "Hello!");
     fake.on(Route::AddVoice)
         .next(Fault::act_then(Answer::status(503)));
-    let app = spawn_against(&fake, &[]).await;
+    let app = spawn_against_fake(&fake, &[]).await;
 
     let (status, body) = post_ivan(&app, "conv_fake_503").await;
 
@@ -103,7 +92,7 @@ async fn a_clone_created_then_never_answered_is_found_on_the_account_and_adopted
     let fake = FakeElevenLabs::start().await;
     fake.add_agent(AGENT_ID, "premade_voice", "Hello!");
     fake.on(Route::AddVoice).next(Fault::act_then(Answer::Hang));
-    let app = spawn_against(&fake, &[("ELEVENLABS_REQUEST_TIMEOUT_SECONDS", "0.5")]).await;
+    let app = spawn_against_fake(&fake, &[("ELEVENLABS_REQUEST_TIMEOUT_SECONDS", "0.5")]).await;
 
     let (status, body) = post_ivan(&app, "conv_fake_hang").await;
 
