@@ -10,6 +10,7 @@ mod observed_cloner;
 mod backpressure;
 mod body_limits;
 mod circuit_breaker;
+mod cleanup;
 mod cli;
 mod concurrency;
 mod contract_check;
