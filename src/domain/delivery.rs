@@ -32,6 +32,7 @@ pub enum Delivery {
 #[derive(Debug)]
 pub struct DeliveryTicket {
     conversation_id: ConversationId,
+    fingerprint: Fingerprint,
     token: ClaimToken,
     uncertain: bool,
 }
@@ -41,6 +42,11 @@ impl DeliveryTicket {
     /// (its clone's answer was lost, or its owner vanished): look for it before cloning.
     pub fn voice_may_exist(&self) -> bool {
         self.uncertain
+    }
+
+    /// The fingerprint the conversation was claimed with (computed once: it hashes the sample).
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint
     }
 }
 
@@ -105,6 +111,7 @@ impl Deliveries {
                 Claim::Claimed { token, uncertain } => {
                     return Ok(Delivery::First(DeliveryTicket {
                         conversation_id: id.clone(),
+                        fingerprint,
                         token,
                         uncertain,
                     }));
@@ -136,6 +143,7 @@ impl Deliveries {
         Ok(match self.claim(conversation_id, fingerprint).await? {
             Claim::Claimed { token, uncertain } => Some(DeliveryTicket {
                 conversation_id: conversation_id.clone(),
+                fingerprint,
                 token,
                 uncertain,
             }),

@@ -148,7 +148,7 @@ impl PreCallService {
         let mut target = CleanupTarget {
             conversation_id: event.conversation_id.clone(),
             agent_id: event.agent_id.clone(),
-            fingerprint: event.fingerprint(),
+            fingerprint: ticket.fingerprint(),
             keep: None,
         };
         let had_sample = event.sample.is_some();
