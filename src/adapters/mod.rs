@@ -5,6 +5,7 @@ pub mod disk_store;
 pub mod elevenlabs;
 pub mod memory;
 pub mod memory_ledger;
+pub mod memory_registry;
 pub mod resilience;
 pub mod symphonia_probe;
 pub mod system_clock;
@@ -15,5 +16,6 @@ pub use memory::{
     RecordedAgentUpdate, RecordedClone,
 };
 pub use memory_ledger::InMemoryDeliveryLedger;
+pub use memory_registry::InMemoryVoiceRegistry;
 pub use symphonia_probe::SymphoniaProbe;
 pub use system_clock::SystemClock;

@@ -3,7 +3,9 @@
 //! codec library, no runtime I/O and no disk in here; time comes from the `Clock` port.
 
 mod agent_update;
+mod call_id;
 mod caller;
+mod caller_key;
 mod cleanup;
 mod delivery;
 mod event;
@@ -16,7 +18,9 @@ mod retry_policy;
 mod signature;
 pub mod voice_sample;
 
+pub use call_id::{CallId, MAX_CALL_ID_LEN};
 pub use caller::{CallerError, CallerInfo, CallerMetadata};
+pub use caller_key::{CallerKey, CallerKeySecret};
 pub use cleanup::{Cleanup, CleanupOutcome, CleanupSettings, CleanupTarget};
 pub use delivery::{
     Deliveries, Delivery, DeliveryError, DeliverySettings, DeliveryTicket, Settlement,

@@ -39,6 +39,14 @@ impl WebhookSecret {
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
     }
 
+    /// A key derived from this secret for another purpose, named by `label` (HMAC of the label),
+    /// so the webhook secret itself is never reused as is.
+    pub fn derive(&self, label: &[u8]) -> Vec<u8> {
+        let mut mac = self.mac();
+        mac.update(label);
+        mac.finalize().into_bytes().to_vec()
+    }
+
     /// Signs `body` as sent at `timestamp`, returning the full header value
     /// (`t=…,v0=…`). Used by the CLI's `sign`/`send` and by tests.
     pub fn sign(&self, timestamp: i64, body: &[u8]) -> String {

@@ -9,6 +9,7 @@ mod delivery_ledger;
 mod sample_store;
 mod upstream_error;
 mod voice_cloner;
+mod voice_registry;
 
 pub use agent_configurator::{AgentConfigurator, AgentSettings, AgentUpdate};
 pub use audio_probe::AudioProbe;
@@ -18,3 +19,4 @@ pub use delivery_ledger::{Claim, ClaimToken, DeliveryLedger, LedgerError};
 pub use sample_store::{SampleStore, SampleStoreError, SampleToStore, StoredSample};
 pub use upstream_error::UpstreamError;
 pub use voice_cloner::{CloneRequest, ClonedVoice, FoundVoice, VoiceCloner};
+pub use voice_registry::{RegistryError, VoiceEntry, VoiceRegistry, VoiceState};

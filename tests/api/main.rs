@@ -24,6 +24,7 @@ mod invalid_payload;
 mod invalid_voice_sample;
 mod multipart;
 mod redelivery;
+mod registry_contract;
 mod routing;
 mod shutdown;
 mod signature;

@@ -1,0 +1,189 @@
+//! A [`VoiceRegistry`] in this process's memory: enough for one replica; several replicas need a
+//! shared store behind the same port. Every operation takes the one lock once, so each
+//! transition is atomic as the port requires.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+
+use crate::domain::{AgentId, CallId, CallerKey, ConversationId, VoiceId};
+use crate::ports::{AgentSettings, RegistryError, VoiceEntry, VoiceRegistry, VoiceState};
+
+#[derive(Default)]
+struct Book {
+    entries: HashMap<VoiceId, VoiceEntry>,
+    originals: HashMap<AgentId, AgentSettings>,
+}
+
+impl Book {
+    /// The caller's most recently used clone last used at or after `used_since`.
+    fn callers_clone(
+        &mut self,
+        caller_key: &CallerKey,
+        used_since: i64,
+    ) -> Option<&mut VoiceEntry> {
+        self.entries
+            .values_mut()
+            .filter(|e| e.caller_key.as_ref() == Some(caller_key) && e.last_used >= used_since)
+            .max_by_key(|e| (e.last_used, e.created_at))
+    }
+}
+
+/// The registry in memory.
+#[derive(Default)]
+pub struct InMemoryVoiceRegistry {
+    book: Mutex<Book>,
+}
+
+impl InMemoryVoiceRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Book> {
+        // Every change is a single assignment or insert: a panic cannot leave one half-made.
+        self.book.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl VoiceRegistry for InMemoryVoiceRegistry {
+    async fn register(&self, entry: VoiceEntry) -> Result<(), RegistryError> {
+        self.lock().entries.insert(entry.voice_id.clone(), entry);
+        Ok(())
+    }
+
+    async fn reuse(
+        &self,
+        caller_key: &CallerKey,
+        used_since: i64,
+        conversation_id: &ConversationId,
+        now: i64,
+    ) -> Result<Option<VoiceEntry>, RegistryError> {
+        let mut book = self.lock();
+        Ok(book.callers_clone(caller_key, used_since).map(|entry| {
+            if !entry.conversations.contains(conversation_id) {
+                entry.conversations.push(conversation_id.clone());
+            }
+            entry.last_used = entry.last_used.max(now);
+            entry.clone()
+        }))
+    }
+
+    async fn by_conversation(
+        &self,
+        conversation_id: &ConversationId,
+    ) -> Result<Option<VoiceEntry>, RegistryError> {
+        Ok(self
+            .lock()
+            .entries
+            .values()
+            .find(|e| e.conversations.contains(conversation_id))
+            .cloned())
+    }
+
+    async fn by_call(&self, call: &CallId) -> Result<Option<VoiceEntry>, RegistryError> {
+        Ok(self
+            .lock()
+            .entries
+            .values()
+            .find(|e| e.calls.contains(call))
+            .cloned())
+    }
+
+    async fn by_voice(&self, voice_id: &VoiceId) -> Result<Option<VoiceEntry>, RegistryError> {
+        Ok(self.lock().entries.get(voice_id).cloned())
+    }
+
+    async fn bind_call(
+        &self,
+        caller_key: &CallerKey,
+        used_since: i64,
+        call: &CallId,
+        now: i64,
+    ) -> Result<Option<VoiceEntry>, RegistryError> {
+        let mut book = self.lock();
+        if let Some(bound) = book.entries.values().find(|e| e.calls.contains(call)) {
+            return Ok(Some(bound.clone()));
+        }
+        Ok(book.callers_clone(caller_key, used_since).map(|entry| {
+            entry.calls.push(call.clone());
+            entry.last_used = entry.last_used.max(now);
+            entry.state = VoiceState::InCall {
+                call: call.clone(),
+                since: now,
+            };
+            entry.clone()
+        }))
+    }
+
+    async fn end_call(&self, voice_id: &VoiceId) -> Result<bool, RegistryError> {
+        let mut book = self.lock();
+        Ok(match book.entries.get_mut(voice_id) {
+            Some(entry) if entry.in_call() => {
+                entry.state = VoiceState::Live;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn take(
+        &self,
+        voice_id: &VoiceId,
+        even_in_call: bool,
+    ) -> Result<Option<VoiceEntry>, RegistryError> {
+        let mut book = self.lock();
+        let free = book
+            .entries
+            .get(voice_id)
+            .is_some_and(|e| even_in_call || !e.in_call());
+        Ok(if free {
+            book.entries.remove(voice_id)
+        } else {
+            None
+        })
+    }
+
+    async fn least_recently_used(&self) -> Result<Option<VoiceEntry>, RegistryError> {
+        Ok(self
+            .lock()
+            .entries
+            .values()
+            .filter(|e| !e.in_call())
+            .min_by_key(|e| (e.last_used, e.created_at))
+            .cloned())
+    }
+
+    async fn entries(&self) -> Result<Vec<VoiceEntry>, RegistryError> {
+        let mut entries: Vec<VoiceEntry> = self.lock().entries.values().cloned().collect();
+        entries.sort_by_key(|e| (e.created_at, e.voice_id.clone()));
+        Ok(entries)
+    }
+
+    async fn count(&self) -> Result<usize, RegistryError> {
+        Ok(self.lock().entries.len())
+    }
+
+    async fn remember_agent_original(
+        &self,
+        agent_id: &AgentId,
+        original: &AgentSettings,
+    ) -> Result<bool, RegistryError> {
+        let mut book = self.lock();
+        if book.originals.contains_key(agent_id) {
+            return Ok(false);
+        }
+        book.originals.insert(agent_id.clone(), original.clone());
+        Ok(true)
+    }
+
+    async fn agent_original(
+        &self,
+        agent_id: &AgentId,
+    ) -> Result<Option<AgentSettings>, RegistryError> {
+        Ok(self.lock().originals.get(agent_id).cloned())
+    }
+}
