@@ -261,6 +261,7 @@ mod tests {
         CallOutcome {
             conversation_id: id(conversation),
             voice: None,
+            voice_reused: false,
             agent_updated: true,
             caller_info: CallerInfo::default(),
             stored_sample: None,

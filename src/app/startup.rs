@@ -13,7 +13,6 @@ use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 
 use super::config::Config;
 use super::http::{self, BodyLimits, WebhookApi};
-use crate::adapters::InMemoryDeliveryLedger;
 use crate::adapters::elevenlabs::{ElevenLabsClient, ElevenLabsConfig};
 use crate::adapters::resilience::{
     BreakerSettings, CircuitBreaker, CloneLimiter, GuardedAgentConfigurator, GuardedVoiceCloner,
@@ -22,12 +21,13 @@ use crate::adapters::resilience::{
 use crate::adapters::{
     DiskSampleStore, InMemoryAgentConfigurator, InMemoryVoiceCloner, SymphoniaProbe, SystemClock,
 };
+use crate::adapters::{InMemoryDeliveryLedger, InMemoryVoiceRegistry};
 use crate::app::service::{BackgroundWork, PreCallService};
 use crate::domain::{
     Cleanup, CleanupSettings, Deliveries, DeliverySettings, PersonaliseCall, PersonalisePorts,
     PersonaliseSettings, ROLLBACK_BUDGET, RetryPolicy,
 };
-use crate::ports::{AgentConfigurator, Clock, SampleStore, VoiceCloner};
+use crate::ports::{AgentConfigurator, Clock, SampleStore, VoiceCloner, VoiceRegistry};
 
 /// Pause between two looks for a voice a failed delivery may have left.
 const CLEANUP_POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -119,10 +119,12 @@ pub fn build_service(config: &Config, backends: Backends) -> anyhow::Result<PreC
             max_wait: longest,
         },
     ));
+    let registry: Arc<dyn VoiceRegistry> = Arc::new(InMemoryVoiceRegistry::new());
     let use_case = PersonaliseCall::new(
         PersonalisePorts {
             cloner: Arc::clone(&cloner),
             permits,
+            registry: Arc::clone(&registry),
             agents: Arc::clone(&agents),
             store,
             clock: Arc::clone(&backends.clock),
@@ -134,11 +136,14 @@ pub fn build_service(config: &Config, backends: Backends) -> anyhow::Result<PreC
             upstream_deadline: config.upstream.deadline,
             min_clone_attempt: config.upstream.min_clone_attempt,
             retry: RetryPolicy::with_max_retries(config.upstream.max_retries),
+            reuse_max_age: config.lifecycle.reuse_max_age,
+            caller_keys: config.caller_keys(),
         },
     );
     let cleanup = Cleanup::new(
         cloner,
         agents,
+        registry,
         Arc::clone(&deliveries),
         Arc::clone(&backends.clock),
         CleanupSettings {

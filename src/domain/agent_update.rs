@@ -16,14 +16,16 @@ enum ReadBack {
 }
 
 impl PersonaliseCall {
-    /// Applies `update`; on failure rolls back the voice it carries (when that is safe) and
-    /// says what became of it.
+    /// Applies `update`; on failure rolls back the voice it carries when this call made it
+    /// (`reused` clones stay the caller's) and it is safe to, and says what became of it.
     pub(super) async fn update_agent(
         &self,
         agent_id: &AgentId,
         update: &AgentUpdate,
         deadline: Instant,
+        reused: bool,
     ) -> Result<(), Failure> {
+        let made_now = update.voice_id.clone().filter(|_| !reused);
         let source = match self
             .ports
             .agents
@@ -42,7 +44,7 @@ impl PersonaliseCall {
                 ReadBack::NotApplied => {}
                 ReadBack::Unknown(read_error) => {
                     // The agent may be speaking with the voice: keep it for the clean-up.
-                    let rollback = update.voice_id.clone().map_or(Rollback::NotNeeded, |voice_id| {
+                    let rollback = made_now.map_or(Rollback::NotNeeded, |voice_id| {
                         tracing::error!(%voice_id, error = %source, %read_error, "the agent update's answer was lost and the agent cannot be read back; keeping the voice");
                         Rollback::Kept(voice_id)
                     });
@@ -50,7 +52,7 @@ impl PersonaliseCall {
                 }
             }
         }
-        let rollback = self.roll_back(update.voice_id.clone()).await;
+        let rollback = self.roll_back(made_now).await;
         Err(self.agent_failure(source, rollback))
     }
 
@@ -83,6 +85,10 @@ impl PersonaliseCall {
         let Some(voice_id) = voice_id else {
             return Rollback::NotNeeded;
         };
+        // Out of the registry first, so nothing reuses a voice on its way out.
+        if let Err(error) = self.ports.registry.take(&voice_id, true).await {
+            tracing::error!(%voice_id, %error, "cannot take the voice out of the registry");
+        }
         let deadline = self.ports.clock.now() + ROLLBACK_BUDGET;
         match self.ports.cloner.delete_voice(&voice_id, deadline).await {
             Ok(()) => {

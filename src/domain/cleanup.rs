@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::{
     AgentId, ConversationId, Deliveries, DeliveryTicket, Fingerprint, Settlement, VoiceId,
 };
-use crate::ports::{AgentConfigurator, Clock, FoundVoice, VoiceCloner};
+use crate::ports::{AgentConfigurator, Clock, FoundVoice, VoiceCloner, VoiceRegistry};
 
 /// How long the clean-up looks, and how often.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +55,7 @@ pub enum CleanupOutcome {
 pub struct Cleanup {
     cloner: Arc<dyn VoiceCloner>,
     agents: Arc<dyn AgentConfigurator>,
+    registry: Arc<dyn VoiceRegistry>,
     deliveries: Arc<Deliveries>,
     clock: Arc<dyn Clock>,
     settings: CleanupSettings,
@@ -65,6 +66,7 @@ impl Cleanup {
     pub fn new(
         cloner: Arc<dyn VoiceCloner>,
         agents: Arc<dyn AgentConfigurator>,
+        registry: Arc<dyn VoiceRegistry>,
         deliveries: Arc<Deliveries>,
         clock: Arc<dyn Clock>,
         settings: CleanupSettings,
@@ -72,6 +74,7 @@ impl Cleanup {
         Self {
             cloner,
             agents,
+            registry,
             deliveries,
             clock,
             settings,
@@ -157,6 +160,18 @@ impl Cleanup {
         for voice in &found {
             if in_use.as_ref() == Some(&voice.voice_id) {
                 tracing::warn!(voice_id = %voice.voice_id, "clean-up keeps a voice the agent uses");
+                continue;
+            }
+            // A registered voice is deleted only by whoever takes its entry; one bound to a
+            // call is not ours to delete now.
+            let registered = self.registry.by_voice(&voice.voice_id).await;
+            if matches!(registered, Ok(Some(_)) | Err(_))
+                && !matches!(
+                    self.registry.take(&voice.voice_id, false).await,
+                    Ok(Some(_))
+                )
+            {
+                tracing::warn!(voice_id = %voice.voice_id, "clean-up leaves a voice the registry keeps");
                 continue;
             }
             match self.cloner.delete_voice(&voice.voice_id, deadline).await {

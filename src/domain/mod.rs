@@ -15,6 +15,7 @@ mod obtain_voice;
 mod outcome;
 mod personalise;
 mod retry_policy;
+mod reuse;
 mod signature;
 pub mod voice_sample;
 

@@ -17,6 +17,8 @@ pub(super) struct Obtained {
     pub(super) deadline: Option<Instant>,
     /// An answer was lost on the way: a late duplicate may still appear on the platform.
     pub(super) after_uncertainty: bool,
+    /// The caller's existing clone was reused: nothing was cloned.
+    pub(super) reused: bool,
 }
 
 /// Where the clone loop stands.
@@ -40,6 +42,7 @@ impl PersonaliseCall {
                 voice: None,
                 deadline: None,
                 after_uncertainty: false,
+                reused: false,
             });
         };
         let failed = |error: UpstreamError, voice_may_remain: bool| Failure {
@@ -61,6 +64,7 @@ impl PersonaliseCall {
             voice: Some(voice),
             deadline: Some(deadline),
             after_uncertainty: progress.may_exist,
+            reused: false,
         };
         loop {
             if progress.may_exist {

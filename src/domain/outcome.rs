@@ -17,8 +17,11 @@ pub struct NewVoice {
 pub struct CallOutcome {
     /// The conversation.
     pub conversation_id: ConversationId,
-    /// The cloned voice; `None` when no sample was sent.
+    /// The voice put on the call: cloned now, or the caller's clone reused; `None` when no
+    /// sample was sent and the caller has no clone to reuse.
     pub voice: Option<NewVoice>,
+    /// The voice is the caller's existing clone: nothing was cloned.
+    pub voice_reused: bool,
     /// Whether the agent was changed (false when there was nothing to change).
     pub agent_updated: bool,
     /// The caller details to echo back.

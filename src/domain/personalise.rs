@@ -8,7 +8,8 @@
 //! The work is split in two: [`PersonaliseCall::prepare`] is pure CPU work (audio probing,
 //! naming, rendering) that the caller may run on a blocking pool, and
 //! [`PersonaliseCall::execute`] is the I/O through the ports. The clone itself lives in
-//! `obtain_voice`, the agent update and its rollback in `agent_update`.
+//! `obtain_voice`, reuse and registration in `reuse`, the agent update and its rollback in
+//! `agent_update`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,12 +19,13 @@ use futures_util::future::OptionFuture;
 use super::obtain_voice::Obtained;
 
 use super::{
-    AgentId, CallOutcome, CallerMetadata, ConversationId, Failure, GreetingTemplate,
-    PersonaliseError, PreCallEvent, RetryPolicy, SampleLimits, UtcDateTime, VoiceName, VoiceSample,
+    AgentId, CallOutcome, CallerKey, CallerKeySecret, CallerMetadata, ConversationId, Failure,
+    GreetingTemplate, PersonaliseError, PreCallEvent, RetryPolicy, SampleLimits, UtcDateTime,
+    VoiceName, VoiceSample,
 };
 use crate::ports::{
     AgentConfigurator, AgentUpdate, Clock, ClonePermits, SampleStore, SampleToStore, StoredSample,
-    VoiceCloner,
+    VoiceCloner, VoiceRegistry,
 };
 
 /// How the use case is tuned; from configuration.
@@ -40,6 +42,11 @@ pub struct PersonaliseSettings {
     pub min_clone_attempt: Duration,
     /// How clones whose answer was lost are retried (after looking for the voice).
     pub retry: RetryPolicy,
+    /// A caller's clone is reused this long after its last use (`VOICE_REUSE_MAX_AGE_SECONDS`);
+    /// zero never reuses.
+    pub reuse_max_age: Duration,
+    /// Makes caller keys from phone numbers.
+    pub caller_keys: CallerKeySecret,
 }
 
 /// Time allowed to delete a voice (or to read an agent back) after the agent update failed.
@@ -56,6 +63,8 @@ pub struct PersonalisePorts {
     pub permits: Arc<dyn ClonePermits>,
     /// Updates and reads agents.
     pub agents: Arc<dyn AgentConfigurator>,
+    /// Knows our clones: whose they are, what they served.
+    pub registry: Arc<dyn VoiceRegistry>,
     /// Keeps samples; `None` when storage is off.
     pub store: Option<Arc<dyn SampleStore>>,
     /// The current time.
@@ -80,6 +89,7 @@ pub struct PreparedCall {
     pub(super) received_at: i64,
     pub(super) voice: Option<(VoiceSample, VoiceName)>,
     pub(super) greeting: Option<String>,
+    pub(super) caller_key: Option<CallerKey>,
 }
 
 /// A personalised call.
@@ -138,6 +148,10 @@ impl PersonaliseCall {
             .caller
             .name()
             .map(|name| self.settings.greeting.render(name));
+        let caller_key = event
+            .caller
+            .phone_number()
+            .and_then(|number| self.settings.caller_keys.key_of(number));
         Ok(PreparedCall {
             conversation_id: event.conversation_id,
             agent_id: event.agent_id,
@@ -145,6 +159,7 @@ impl PersonaliseCall {
             received_at,
             voice,
             greeting,
+            caller_key,
         })
     }
 
@@ -164,13 +179,27 @@ impl PersonaliseCall {
         // Storage runs alongside the clone: it must not add to the caller's wait, and a sample
         // is kept even when the clone fails (that is when an operator wants to listen to it).
         let store = OptionFuture::from(self.store_sample(&call));
-        let obtain = self.obtain_voice(&call, voice_may_exist);
+        let obtain = async {
+            match self.reuse(&call).await {
+                Some(voice) => Ok(Obtained {
+                    voice: Some(voice),
+                    deadline: None,
+                    after_uncertainty: false,
+                    reused: true,
+                }),
+                None => self.obtain_voice(&call, voice_may_exist).await,
+            }
+        };
         let (stored_sample, obtained) = futures_util::join!(store, obtain);
         let Obtained {
             voice,
             deadline,
             after_uncertainty,
+            reused,
         } = obtained?;
+        if let (Some(voice), false) = (&voice, reused) {
+            self.register(&call, voice).await;
+        }
 
         let update = AgentUpdate {
             voice_id: voice.as_ref().map(|v| v.voice_id.clone()),
@@ -182,7 +211,8 @@ impl PersonaliseCall {
             // Without a clone, the greeting's deadline starts now.
             let deadline = deadline
                 .unwrap_or_else(|| self.ports.clock.now() + self.settings.upstream_deadline);
-            self.update_agent(&call.agent_id, &update, deadline).await?;
+            self.update_agent(&call.agent_id, &update, deadline, reused)
+                .await?;
             true
         };
 
@@ -190,6 +220,7 @@ impl PersonaliseCall {
             outcome: CallOutcome {
                 conversation_id: call.conversation_id,
                 voice,
+                voice_reused: reused,
                 agent_updated,
                 caller_info: call.caller.info(),
                 stored_sample: stored_sample.flatten(),

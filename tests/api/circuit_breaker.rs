@@ -22,8 +22,10 @@ use crate::observed_cloner::ObservedCloner;
 /// A server whose breaker opens after two failures and stays open for `cool_down` seconds, in
 /// front of `cloner`.
 async fn app_with_breaker(cloner: &Arc<ObservedCloner>, cool_down: &str) -> TestApp {
+    // Every webhook here is Ivan ringing again; reuse is not what this test is about.
     TestApp::builder()
         .cloner(Arc::clone(cloner) as _)
+        .var("VOICE_REUSE_MAX_AGE_SECONDS", "0")
         .var("CIRCUIT_BREAKER_THRESHOLD", "2")
         .var("CIRCUIT_BREAKER_COOLDOWN_SECONDS", cool_down)
         .spawn()

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use precall_webhook::adapters::{
-    InMemoryAgentConfigurator, InMemoryDeliveryLedger, InMemoryVoiceCloner, SystemClock,
+    InMemoryAgentConfigurator, InMemoryDeliveryLedger, InMemoryVoiceCloner, InMemoryVoiceRegistry,
+    SystemClock,
 };
 use precall_webhook::domain::{
     AgentId, AudioFormat, Cleanup, CleanupOutcome, CleanupSettings, CleanupTarget, ConversationId,
@@ -40,6 +41,7 @@ fn world() -> World {
     let cleanup = Cleanup::new(
         cloner.clone(),
         agents.clone(),
+        Arc::new(InMemoryVoiceRegistry::new()),
         Arc::clone(&deliveries),
         Arc::new(SystemClock),
         CleanupSettings {

@@ -2,11 +2,12 @@
 
 use std::collections::HashSet;
 
-use crate::helpers::{body_of, json_payload, send, spawn_app, status_and_json, wav};
+use crate::helpers::{body_of, json_payload, send, spawn_app_with, status_and_json, wav};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handles_50_concurrent_webhooks_each_with_its_own_voice() {
-    let app = spawn_app().await;
+    // Every webhook here is Ivan ringing again; reuse is not what this test is about.
+    let app = spawn_app_with(&[("VOICE_REUSE_MAX_AGE_SECONDS", "0")]).await;
     let sample = wav(5.0, 16_000);
 
     let requests: Vec<_> = (0..50)

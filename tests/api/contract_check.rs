@@ -22,6 +22,7 @@ fn success() -> Value {
         "voice_id": null,
         "voice_name": null,
         "agent_updated": true,
+        "voice_reused": false,
         "caller_info": {"Name": "Ivan"},
         "processing_time_ms": 3
     })
@@ -69,7 +70,7 @@ fn a_drifted_body_fails_the_test_that_received_it() {
 #[test]
 fn catches_a_field_the_spec_does_not_document() {
     let mut drifted = success();
-    drifted["voice_reused"] = json!(false);
+    drifted["voice_recycled"] = json!(false);
 
     assert!(webhook_verdict(200, &drifted).is_err());
 }

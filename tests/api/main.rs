@@ -25,6 +25,7 @@ mod invalid_voice_sample;
 mod multipart;
 mod redelivery;
 mod registry_contract;
+mod reuse;
 mod routing;
 mod shutdown;
 mod signature;

@@ -394,6 +394,7 @@ async fn replays_a_remembered_conversation_even_while_the_ledger_is_full_and_ano
         TestApp::builder()
             .cloner(cloner.clone())
             .var("IDEMPOTENCY_MAX_ENTRIES", "100")
+            .var("VOICE_REUSE_MAX_AGE_SECONDS", "0")
             .spawn()
             .await,
     );

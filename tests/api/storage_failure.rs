@@ -14,7 +14,9 @@ use crate::helpers::{TestApp, assert_ivan_personalised, body_of, json_payload, w
 async fn app_storing_samples() -> (TestApp, TempDir, PathBuf) {
     let root = tempfile::tempdir().unwrap();
     let directory = root.path().join("voice_samples");
+    // Every webhook here is Ivan ringing again; reuse is not what this test is about.
     let app = TestApp::builder()
+        .var("VOICE_REUSE_MAX_AGE_SECONDS", "0")
         .var("ENABLE_VOICE_SAMPLE_STORAGE", "true")
         .var("VOICE_SAMPLE_STORAGE_PATH", directory.to_str().unwrap())
         .spawn()

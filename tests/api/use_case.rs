@@ -7,12 +7,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use precall_webhook::adapters::resilience::{CloneLimiter, LimiterSettings};
 use precall_webhook::adapters::{
-    InMemoryAgentConfigurator, InMemorySampleStore, InMemoryVoiceCloner, SymphoniaProbe,
+    InMemoryAgentConfigurator, InMemorySampleStore, InMemoryVoiceCloner, InMemoryVoiceRegistry,
+    SymphoniaProbe,
 };
 use precall_webhook::domain::{
-    GreetingTemplate, PersonaliseCall, PersonaliseError, PersonalisePorts, PersonaliseSettings,
-    PreCallEvent, RawPreCallEvent, RetryPolicy, Rollback, SampleLimits, SampleUpload,
-    VoiceSampleError,
+    CallerKeySecret, GreetingTemplate, PersonaliseCall, PersonaliseError, PersonalisePorts,
+    PersonaliseSettings, PreCallEvent, RawPreCallEvent, RetryPolicy, Rollback, SampleLimits,
+    SampleUpload, VoiceSampleError,
 };
 use precall_webhook::ports::{Clock, UpstreamError};
 
@@ -50,6 +51,7 @@ fn world_with_deadline(storage: bool, upstream_deadline: Duration) -> World {
     let cloner = Arc::new(InMemoryVoiceCloner::new());
     let agents = Arc::new(InMemoryAgentConfigurator::new());
     let store = Arc::new(InMemorySampleStore::new());
+    let registry = Arc::new(InMemoryVoiceRegistry::new());
     let use_case = PersonaliseCall::new(
         PersonalisePorts {
             cloner: cloner.clone(),
@@ -58,6 +60,7 @@ fn world_with_deadline(storage: bool, upstream_deadline: Duration) -> World {
                 max_waiting: 64,
                 max_wait: Duration::from_secs(10),
             })),
+            registry: registry.clone(),
             agents: agents.clone(),
             store: storage.then(|| store.clone() as _),
             clock: Arc::new(FixedClock),
@@ -72,6 +75,8 @@ fn world_with_deadline(storage: bool, upstream_deadline: Duration) -> World {
             upstream_deadline,
             min_clone_attempt: Duration::from_secs(5),
             retry: RetryPolicy::with_max_retries(3),
+            reuse_max_age: Duration::from_secs(86_400),
+            caller_keys: CallerKeySecret::new("use-case"),
         },
     );
     World {

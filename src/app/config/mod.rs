@@ -13,16 +13,17 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::{
-    GreetingTemplate, ROLLBACK_BUDGET, SIGNATURE_TOLERANCE_SECONDS, SampleLimits, WebhookSecret,
+    CallerKeySecret, GreetingTemplate, ROLLBACK_BUDGET, SIGNATURE_TOLERANCE_SECONDS, SampleLimits,
+    WebhookSecret,
 };
 
 pub use log::{LogConfig, LogFormat, LogLevel};
-pub use settings::{ReliabilitySettings, UpstreamSettings};
+pub use settings::{LifecycleSettings, ReliabilitySettings, UpstreamSettings};
 
-use reader::{Reader, parse_bool, positive_number, seconds, whole};
+use reader::{Reader, owner_tag, parse_bool, positive_number, seconds, whole};
 
 /// The webhook secret used by `serve --offline` when none is configured.
 pub const OFFLINE_WEBHOOK_SECRET: &str = "dev-secret";
@@ -63,6 +64,10 @@ pub struct Config {
     pub upstream: UpstreamSettings,
     /// Redelivery, concurrency and circuit-breaker settings.
     pub reliability: ReliabilitySettings,
+    /// Reuse and the marking of our clones.
+    pub lifecycle: LifecycleSettings,
+    /// `CALLER_KEY_SECRET`; `None` derives the key from the webhook secret.
+    pub caller_key_secret: Option<SecretString>,
 }
 
 impl Config {
@@ -80,6 +85,15 @@ impl Config {
     pub fn max_body_bytes(&self) -> u64 {
         let base64 = self.sample_limits.max_bytes.div_ceil(3) * 4;
         base64 + (base64 * 3).div_ceil(8) + BODY_OVERHEAD_BYTES
+    }
+
+    /// The key caller keys are made with: `CALLER_KEY_SECRET`, or one derived from the webhook
+    /// secret.
+    pub fn caller_keys(&self) -> CallerKeySecret {
+        match &self.caller_key_secret {
+            Some(secret) => CallerKeySecret::new(secret.expose_secret()),
+            None => CallerKeySecret::derived_from(&self.webhook_secret),
+        }
     }
 
     /// The longest one webhook can take once accepted: waiting for a clone slot, its upstream
@@ -190,6 +204,11 @@ impl Config {
         });
         let max_header_bytes =
             r.parse_with("MAX_HEADER_BYTES", "16384", |v| whole(v, 1024, 1024 * 1024));
+        let reuse_max_age = r.parse_with("VOICE_REUSE_MAX_AGE_SECONDS", "86400", |v| {
+            whole(v, 0, 365 * 86_400).map(|n| Duration::from_secs(n as u64))
+        });
+        let owner_tag = r.parse_with("VOICE_OWNER_TAG", "precall-webhook", owner_tag);
+        let caller_key_secret = r.secret("CALLER_KEY_SECRET", false);
 
         let errors = r.into_errors();
         if !errors.is_empty() {
@@ -221,6 +240,8 @@ impl Config {
             Some(idempotency_retention),
             Some(idempotency_max_entries),
             Some(max_header_bytes),
+            Some(reuse_max_age),
+            Some(owner_tag),
         ) = (
             webhook_secret,
             api_base_url,
@@ -246,6 +267,8 @@ impl Config {
             idempotency_retention,
             idempotency_max_entries,
             max_header_bytes,
+            reuse_max_age,
+            owner_tag,
         )
         else {
             return Err(ConfigErrors(vec!["configuration incomplete".into()]));
@@ -295,6 +318,11 @@ impl Config {
                 idempotency_max_entries,
                 max_header_bytes,
             },
+            lifecycle: LifecycleSettings {
+                reuse_max_age,
+                owner_tag,
+            },
+            caller_key_secret,
         };
         config.shutdown_grace = shutdown_grace.unwrap_or_else(|| config.longest_webhook());
         Ok(config)

@@ -115,3 +115,14 @@ pub(super) fn parse_bool(v: &str) -> Result<bool, String> {
         _ => Err("expected true or false".into()),
     }
 }
+
+/// A label value that marks this deployment's clones: 1–64 of `[A-Za-z0-9_-]`.
+pub(super) fn owner_tag(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    ok.then(|| v.to_owned())
+        .ok_or_else(|| "expected 1 to 64 letters, digits, '_' or '-'".into())
+}

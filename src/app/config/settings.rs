@@ -39,3 +39,13 @@ pub struct ReliabilitySettings {
     /// `MAX_HEADER_BYTES`: total size of request headers before `431`.
     pub max_header_bytes: usize,
 }
+
+/// The voice lifecycle: reuse and what marks our clones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleSettings {
+    /// `VOICE_REUSE_MAX_AGE_SECONDS`: a caller's clone is reused this long after its last use;
+    /// zero never reuses.
+    pub reuse_max_age: Duration,
+    /// `VOICE_OWNER_TAG`: the `owner` label that marks this deployment's clones.
+    pub owner_tag: String,
+}

@@ -132,6 +132,7 @@ fn success(outcome: CallOutcome, processing_time_ms: u64) -> WebhookSuccess {
         conversation_id: outcome.conversation_id.to_string(),
         voice_id,
         voice_name,
+        voice_reused: outcome.voice_reused,
         agent_updated: outcome.agent_updated,
         caller_info: CallerInfoPayload {
             name: outcome.caller_info.name,

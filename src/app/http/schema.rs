@@ -90,15 +90,20 @@ pub struct WebhookSuccess {
     pub status: String,
     /// The conversation, as sent.
     pub conversation_id: String,
-    /// The new voice's id; `null` when no sample was sent.
+    /// The voice put on the call (cloned now, or the caller's clone reused); `null` when no
+    /// sample was sent and the caller has no clone to reuse.
     #[oai(nullable)]
     pub voice_id: Option<String>,
-    /// The new voice's name, `{Name}_Clone_{YYYYMMDD}_{HHMMSS}` (UTC); `null` without a sample.
+    /// The voice's name, `{Name}_Clone_{YYYYMMDD}_{HHMMSS}` (UTC); `null` with `voice_id`.
     #[oai(nullable)]
     pub voice_name: Option<String>,
     /// Whether the agent was changed (`false` when there was nothing to change: no sample and
     /// no name).
     pub agent_updated: bool,
+    /// `true` when the voice is the caller's existing clone (a repeat caller within
+    /// `VOICE_REUSE_MAX_AGE_SECONDS`): nothing was cloned and the new sample, if any, was not
+    /// sent anywhere.
+    pub voice_reused: bool,
     /// The caller's details, for the agent; the phone number is never echoed.
     pub caller_info: CallerInfoPayload,
     /// Time spent handling the webhook, milliseconds.
