@@ -12,10 +12,16 @@ pub enum UpstreamError {
     /// use, a field it rejects. Retrying the same request will not help.
     #[error("{0}")]
     InvalidRequest(String),
-    /// The platform refused us: quota or voice slots exhausted, permission missing, bad key.
-    /// Retrying will not help until the operator acts.
+    /// The platform refused us: quota or the monthly voice add/edit budget exhausted (deleting
+    /// a voice does not refund it), permission missing, bad key. Retrying will not help until
+    /// the operator acts, and deleting voices frees nothing.
     #[error("{0}")]
     Refused(String),
+    /// The account's custom-voice slots are full (`voice_limit_reached`). Unlike the other
+    /// refusals, deleting one of our own voices frees a slot, so a caller may evict one and try
+    /// once more. Otherwise it is a refusal like [`UpstreamError::Refused`]: the platform is up.
+    #[error("{0}")]
+    VoiceLimitReached(String),
     /// The platform could not be reached, or kept failing (5xx, 429) after retries, on a call
     /// that it certainly did not act on or that is harmless to repeat. A later retry may succeed.
     #[error("{0}")]

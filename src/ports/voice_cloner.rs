@@ -54,7 +54,9 @@ pub trait VoiceCloner: Send + Sync + 'static {
     ///
     /// # Errors
     /// MUST return [`UpstreamError::InvalidRequest`] when the platform refuses the sample or a
-    /// field, [`UpstreamError::Refused`] when it refuses the account (limits, permissions),
+    /// field, [`UpstreamError::VoiceLimitReached`] when the account's custom-voice slots are
+    /// full (nothing was created; deleting a voice frees a slot), [`UpstreamError::Refused`]
+    /// when it refuses the account otherwise (quota, the monthly add/edit budget, permissions),
     /// [`UpstreamError::Uncertain`] when the voice may have been created although no valid
     /// answer came back (timeout or reset after sending, 5xx, unreadable or invalid 2xx),
     /// [`UpstreamError::OutOfTime`] when less than `request.min_attempt` was left before an

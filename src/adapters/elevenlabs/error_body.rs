@@ -14,9 +14,13 @@ use crate::ports::UpstreamError;
 /// Longest reason carried into our error message.
 const MAX_REASON_CHARS: usize = 300;
 
+/// The custom-voice slots are full (HTTP 400): deleting a voice frees one.
+const VOICE_LIMIT_REACHED: &str = "voice_limit_reached";
+
 /// Business error codes that mean "the account cannot do this", not "this request is wrong".
+/// `voice_add_edit_limit_reached` (HTTP 403) is the monthly add/edit budget: deleting a voice
+/// does not refund it, so it is an ordinary refusal, never [`VOICE_LIMIT_REACHED`].
 const ACCOUNT_REFUSALS: &[&str] = &[
-    "voice_limit_reached",
     "quota_exceeded",
     "invalid_api_key",
     "missing_permissions",
@@ -97,9 +101,13 @@ fn truncate(text: &str) -> String {
     short
 }
 
-/// Classifies a final (not retried) 4xx answer.
+/// Classifies a final (not retried) 4xx answer. The business code decides before the status:
+/// full slots are told apart from every other refusal whatever status they come with.
 pub fn refusal(status: StatusCode, body: &[u8]) -> UpstreamError {
     let (code, text) = reason(status, body);
+    if code.as_deref() == Some(VOICE_LIMIT_REACHED) {
+        return UpstreamError::VoiceLimitReached(text);
+    }
     let account = matches!(
         status,
         StatusCode::UNAUTHORIZED | StatusCode::PAYMENT_REQUIRED | StatusCode::FORBIDDEN
@@ -117,15 +125,58 @@ pub fn refusal(status: StatusCode, body: &[u8]) -> UpstreamError {
 mod tests {
     use super::*;
 
+    fn business(code: &str, message: &str) -> Vec<u8> {
+        serde_json::json!({"detail": {"status": code, "message": message}})
+            .to_string()
+            .into_bytes()
+    }
+
     #[test]
     fn reads_a_business_error() {
-        let body = br#"{"detail":{"status":"voice_limit_reached","message":"You have reached your maximum amount of custom voices"}}"#;
+        let body = business("quota_exceeded", "This request exceeds your quota");
         assert_eq!(
-            refusal(StatusCode::BAD_REQUEST, body),
-            UpstreamError::Refused(
-                "voice_limit_reached: You have reached your maximum amount of custom voices".into()
-            )
+            refusal(StatusCode::UNAUTHORIZED, &body),
+            UpstreamError::Refused("quota_exceeded: This request exceeds your quota".into())
         );
+    }
+
+    #[test]
+    fn full_voice_slots_are_told_apart_from_other_refusals() {
+        let body = business(
+            "voice_limit_reached",
+            "You have reached your maximum amount of custom voices",
+        );
+        // ElevenLabs sends it as 400; the code decides, so a 403 would read the same.
+        for status in [StatusCode::BAD_REQUEST, StatusCode::FORBIDDEN] {
+            assert_eq!(
+                refusal(status, &body),
+                UpstreamError::VoiceLimitReached(
+                    "voice_limit_reached: You have reached your maximum amount of custom voices"
+                        .into()
+                ),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_spent_monthly_add_edit_budget_is_a_plain_refusal_not_full_slots() {
+        let body = business(
+            "voice_add_edit_limit_reached",
+            "You have reached your monthly voice add/edit limit",
+        );
+        // Reported as 403; a 400 must not turn it into a request error (or into full slots).
+        for status in [StatusCode::FORBIDDEN, StatusCode::BAD_REQUEST] {
+            assert_eq!(
+                refusal(status, &body),
+                UpstreamError::Refused(
+                    "voice_add_edit_limit_reached: You have reached your monthly voice add/edit \
+                     limit"
+                        .into()
+                ),
+                "{status}"
+            );
+        }
     }
 
     #[test]

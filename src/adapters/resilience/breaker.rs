@@ -62,7 +62,12 @@ enum Verdict {
 
 fn verdict<T>(result: &Result<T, UpstreamError>) -> Verdict {
     match result {
-        Ok(_) | Err(UpstreamError::InvalidRequest(_) | UpstreamError::Refused(_)) => Verdict::Up,
+        Ok(_)
+        | Err(
+            UpstreamError::InvalidRequest(_)
+            | UpstreamError::Refused(_)
+            | UpstreamError::VoiceLimitReached(_),
+        ) => Verdict::Up,
         Err(error) if error.is_platform_failure() => Verdict::Down,
         Err(_) => Verdict::None,
     }

@@ -142,18 +142,23 @@ async fn a_deadline_spent_before_sending_and_our_own_limits_say_nothing_about_th
 
 #[tokio::test(start_paused = true)]
 async fn refusals_prove_the_platform_is_up_and_reset_the_count() {
-    let inner = Scripted::failing(Some(unavailable()));
-    let shared = breaker(2);
-    let agents = guarded(&inner, &shared);
-    assert!(update(&agents).await.is_err());
-    inner.set(Some(UpstreamError::Refused("quota_exceeded".into())));
-    assert!(update(&agents).await.is_err());
-    inner.set(Some(unavailable()));
-    assert!(update(&agents).await.is_err());
-    assert!(
-        !shared.is_open(),
-        "one failure after a refusal does not open it"
-    );
+    for refusal in [
+        UpstreamError::Refused("voice_add_edit_limit_reached".into()),
+        UpstreamError::VoiceLimitReached("voice_limit_reached".into()),
+    ] {
+        let inner = Scripted::failing(Some(unavailable()));
+        let shared = breaker(2);
+        let agents = guarded(&inner, &shared);
+        assert!(update(&agents).await.is_err());
+        inner.set(Some(refusal.clone()));
+        assert!(update(&agents).await.is_err());
+        inner.set(Some(unavailable()));
+        assert!(update(&agents).await.is_err());
+        assert!(
+            !shared.is_open(),
+            "one failure after {refusal:?} does not open it"
+        );
+    }
 }
 
 #[tokio::test(start_paused = true)]

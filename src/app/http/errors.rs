@@ -238,6 +238,8 @@ impl From<PersonaliseError> for ApiError {
             {
                 ErrorCode::UpstreamUnavailable
             }
+            // A refusal, full voice slots (`VoiceLimitReached`, when nothing could be evicted)
+            // included: the platform is up and said no, and the sender sees why.
             PersonaliseError::CloningFailed(_) => ErrorCode::VoiceCloningFailed,
             PersonaliseError::AgentUpdateFailed { .. } => ErrorCode::AgentUpdateFailed,
         };
@@ -265,6 +267,20 @@ impl From<PreCallFailure> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn full_voice_slots_and_a_spent_add_edit_budget_are_422_voice_cloning_failed_with_the_reason() {
+        for source in [
+            UpstreamError::VoiceLimitReached("voice_limit_reached: slots full".into()),
+            UpstreamError::Refused("voice_add_edit_limit_reached: budget spent".into()),
+        ] {
+            let reason = source.to_string();
+            let error = ApiError::from(PersonaliseError::CloningFailed(source));
+            assert_eq!(error.code, ErrorCode::VoiceCloningFailed, "{reason}");
+            assert_eq!(error.status(), 422);
+            assert_eq!(error.message, format!("Voice cloning failed: {reason}"));
+        }
+    }
 
     #[test]
     fn logs_name_the_code_as_the_wire_spells_it() {

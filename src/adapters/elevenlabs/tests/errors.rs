@@ -6,7 +6,7 @@ use wiremock::ResponseTemplate;
 use super::*;
 
 #[tokio::test]
-async fn full_voice_slots_are_an_account_refusal() {
+async fn full_voice_slots_are_told_apart_and_not_retried() {
     let error = clone_refused_with(business_error(
         400,
         "voice_limit_reached",
@@ -14,10 +14,28 @@ async fn full_voice_slots_are_an_account_refusal() {
     ))
     .await;
 
+    let UpstreamError::VoiceLimitReached(message) = error else {
+        panic!("expected VoiceLimitReached, got {error:?}");
+    };
+    assert!(message.starts_with("voice_limit_reached: "), "{message}");
+}
+
+#[tokio::test]
+async fn a_spent_monthly_add_edit_budget_is_an_account_refusal_not_full_slots() {
+    let error = clone_refused_with(business_error(
+        403,
+        "voice_add_edit_limit_reached",
+        "You have reached your monthly voice add/edit limit",
+    ))
+    .await;
+
     let UpstreamError::Refused(message) = error else {
         panic!("expected Refused, got {error:?}");
     };
-    assert!(message.starts_with("voice_limit_reached: "), "{message}");
+    assert!(
+        message.starts_with("voice_add_edit_limit_reached: "),
+        "{message}"
+    );
 }
 
 #[tokio::test]
