@@ -1,11 +1,12 @@
 //! In-memory stand-ins for the voice platform and the sample store. They keep state like the
-//! platform does (voices persist until deleted, agents remember their settings), record every
-//! call, can be told to fail, and can be slowed down; the offline mode and the tests run on them.
+//! platform does (voices persist until deleted and take slots, clones carry labels, agents
+//! remember their settings), record every call, can be told to fail, and can be slowed down;
+//! the offline mode and the tests run on them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -13,8 +14,17 @@ use bytes::Bytes;
 use crate::domain::{AgentId, AudioFormat, ConversationId, VoiceId, VoiceName};
 use crate::ports::{
     AgentConfigurator, AgentSettings, AgentUpdate, CloneRequest, ClonedVoice, FoundVoice,
-    SampleStore, SampleStoreError, SampleToStore, StoredSample, UpstreamError, VoiceCloner,
+    ListedVoice, SampleStore, SampleStoreError, SampleToStore, StoredSample, UpstreamError,
+    VoiceCloner,
 };
+
+/// The `source` label on every clone, as the platform adapter sets it.
+const SOURCE_LABEL: &str = "precall-webhook";
+/// The `owner` label of [`InMemoryVoiceCloner::new`] (`VOICE_OWNER_TAG`'s default).
+const DEFAULT_OWNER: &str = "precall-webhook";
+/// Custom-voice slots of [`InMemoryVoiceCloner::new`]: generous, so that only a test that
+/// means to fill the account does.
+pub const DEFAULT_VOICE_LIMIT: usize = 30;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave these simple records inconsistent.
@@ -38,11 +48,29 @@ pub struct RecordedClone {
     pub agent_id: AgentId,
 }
 
-#[derive(Default)]
+/// A voice on the in-memory account, ours or not.
+#[derive(Debug, Clone)]
+struct StoredVoice {
+    voice_id: VoiceId,
+    name: String,
+    labels: BTreeMap<String, String>,
+    created_at_unix: i64,
+}
+
+impl StoredVoice {
+    fn label(&self, key: &str) -> Option<&str> {
+        self.labels.get(key).map(String::as_str)
+    }
+}
+
 struct ClonerState {
     clones: Vec<RecordedClone>,
-    /// The voices on the account right now, oldest first.
-    live: Vec<VoiceId>,
+    /// The voices on the account right now (ours and foreign), oldest first.
+    live: Vec<StoredVoice>,
+    /// How many voices the account may hold; a clone beyond it is refused.
+    voice_limit: usize,
+    /// The unix time a clone is stamped with, when a test stopped the clock.
+    now_unix: Option<i64>,
     deleted: Vec<VoiceId>,
     clone_failure: Option<UpstreamError>,
     delete_failure: Option<UpstreamError>,
@@ -53,17 +81,94 @@ struct ClonerState {
     latency: Duration,
 }
 
-/// A [`VoiceCloner`] that keeps voices in memory.
-#[derive(Default)]
+/// A [`VoiceCloner`] that keeps an account's voices in memory: each takes one of a limited
+/// number of slots (refused as the platform refuses, with
+/// [`UpstreamError::VoiceLimitReached`]), and clones carry the labels the platform adapter sets.
 pub struct InMemoryVoiceCloner {
     state: Mutex<ClonerState>,
     next_id: AtomicU64,
+    /// The `owner` label of our clones; only voices with it (and our `source`) are ours.
+    owner: String,
+}
+
+impl Default for InMemoryVoiceCloner {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl InMemoryVoiceCloner {
-    /// A cloner that succeeds instantly.
+    /// A cloner that succeeds instantly, labels its clones with the default owner
+    /// (`precall-webhook`) and has [`DEFAULT_VOICE_LIMIT`] slots.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_owner(DEFAULT_OWNER)
+    }
+
+    /// Like [`InMemoryVoiceCloner::new`], for the deployment whose `owner` label is `owner`.
+    pub fn with_owner(owner: impl Into<String>) -> Self {
+        Self {
+            state: Mutex::new(ClonerState {
+                clones: Vec::new(),
+                live: Vec::new(),
+                voice_limit: DEFAULT_VOICE_LIMIT,
+                now_unix: None,
+                deleted: Vec::new(),
+                clone_failure: None,
+                delete_failure: None,
+                lost_answers: 0,
+                lost_retry_after: None,
+                latency: Duration::ZERO,
+            }),
+            next_id: AtomicU64::new(0),
+            owner: owner.into(),
+        }
+    }
+
+    /// How many voices (ours and foreign) the account may hold from now on. Voices over a
+    /// lowered limit stay; following clones are refused until enough are deleted.
+    pub fn set_voice_limit(&self, limit: usize) {
+        lock(&self.state).voice_limit = limit;
+    }
+
+    /// Stops the account's clock at `unix` seconds: following voices are created then
+    /// (default: the system clock).
+    pub fn set_now_unix(&self, unix: i64) {
+        lock(&self.state).now_unix = Some(unix);
+    }
+
+    /// Seeds a voice this stand-in did not clone: the user's own, another deployment's, or —
+    /// given our `source` and `owner` labels — one a crash left behind. It takes a slot but may
+    /// exceed the limit; whether it is listed and found as ours depends on `labels` alone, as
+    /// on the platform. Returns its id.
+    ///
+    /// # Panics
+    /// Never in practice: the ids it makes are always valid.
+    pub fn add_foreign_voice(&self, name: &str, labels: &[(&str, &str)]) -> VoiceId {
+        let voice_id = self
+            .next_voice_id()
+            .expect("`voice_mem_NNNNNN` is a valid voice id");
+        let mut state = lock(&self.state);
+        let created_at_unix = state.now();
+        state.live.push(StoredVoice {
+            voice_id: voice_id.clone(),
+            name: name.to_owned(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            created_at_unix,
+        });
+        voice_id
+    }
+
+    fn next_voice_id(&self) -> Result<VoiceId, UpstreamError> {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        VoiceId::parse(format!("voice_mem_{n:06}"))
+            .map_err(|e| UpstreamError::Unavailable(e.to_string()))
+    }
+
+    fn is_ours(&self, voice: &StoredVoice) -> bool {
+        voice.label("source") == Some(SOURCE_LABEL) && voice.label("owner") == Some(&self.owner)
     }
 
     /// Makes every following clone fail with `error` (`None` to succeed again).
@@ -99,9 +204,23 @@ impl InMemoryVoiceCloner {
         lock(&self.state).deleted.clone()
     }
 
-    /// The voices on the account right now, oldest first.
+    /// The voices on the account right now (foreign ones included), oldest first.
     pub fn live_voices(&self) -> Vec<VoiceId> {
-        lock(&self.state).live.clone()
+        lock(&self.state)
+            .live
+            .iter()
+            .map(|v| v.voice_id.clone())
+            .collect()
+    }
+}
+
+impl ClonerState {
+    fn now(&self) -> i64 {
+        self.now_unix.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        })
     }
 }
 
@@ -125,10 +244,32 @@ impl VoiceCloner for InMemoryVoiceCloner {
         if let Some(error) = state.clone_failure.clone() {
             return Err(error);
         }
-        let n = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let voice_id = VoiceId::parse(format!("voice_mem_{n:06}"))
-            .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
-        state.live.push(voice_id.clone());
+        // As ElevenLabs does: a full account creates nothing and says so (foreign voices count).
+        if state.live.len() >= state.voice_limit {
+            return Err(UpstreamError::VoiceLimitReached(format!(
+                "voice_limit_reached: You have reached your maximum amount of custom voices \
+                 ({} / {}). You can upgrade your subscription to increase your custom voice \
+                 limit.",
+                state.live.len(),
+                state.voice_limit
+            )));
+        }
+        let voice_id = self.next_voice_id()?;
+        let created_at_unix = state.now();
+        state.live.push(StoredVoice {
+            voice_id: voice_id.clone(),
+            name: request.name.as_str().to_owned(),
+            labels: BTreeMap::from([
+                ("source".to_owned(), SOURCE_LABEL.to_owned()),
+                ("owner".to_owned(), self.owner.clone()),
+                (
+                    "conversation_id".to_owned(),
+                    request.conversation_id.as_str().to_owned(),
+                ),
+                ("agent_id".to_owned(), request.agent_id.as_str().to_owned()),
+            ]),
+            created_at_unix,
+        });
         state.clones.push(RecordedClone {
             voice_id: voice_id.clone(),
             name: request.name.as_str().to_owned(),
@@ -157,12 +298,32 @@ impl VoiceCloner for InMemoryVoiceCloner {
     ) -> Result<Vec<FoundVoice>, UpstreamError> {
         let state = lock(&self.state);
         Ok(state
-            .clones
+            .live
             .iter()
-            .filter(|c| &c.conversation_id == conversation_id && state.live.contains(&c.voice_id))
-            .map(|c| FoundVoice {
-                voice_id: c.voice_id.clone(),
-                name: VoiceName::on_platform(c.name.clone()),
+            .filter(|v| {
+                self.is_ours(v) && v.label("conversation_id") == Some(conversation_id.as_str())
+            })
+            .map(|v| FoundVoice {
+                voice_id: v.voice_id.clone(),
+                name: VoiceName::on_platform(v.name.clone()),
+            })
+            .collect())
+    }
+
+    async fn list_voices(&self, _deadline: Instant) -> Result<Vec<ListedVoice>, UpstreamError> {
+        let state = lock(&self.state);
+        Ok(state
+            .live
+            .iter()
+            .filter(|v| self.is_ours(v))
+            .map(|v| ListedVoice {
+                voice_id: v.voice_id.clone(),
+                name: VoiceName::on_platform(v.name.clone()),
+                conversation_id: v
+                    .label("conversation_id")
+                    .and_then(|id| ConversationId::parse(id).ok()),
+                agent_id: v.label("agent_id").and_then(|id| AgentId::parse(id).ok()),
+                created_at_unix: Some(v.created_at_unix),
             })
             .collect())
     }
@@ -177,7 +338,7 @@ impl VoiceCloner for InMemoryVoiceCloner {
             return Err(error);
         }
         // Already gone counts as deleted, as on the platform's 404.
-        if let Some(at) = state.live.iter().position(|v| v == voice_id) {
+        if let Some(at) = state.live.iter().position(|v| &v.voice_id == voice_id) {
             state.live.remove(at);
             state.deleted.push(voice_id.clone());
         }

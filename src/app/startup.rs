@@ -59,6 +59,7 @@ impl Backends {
             connect_timeout: config.upstream.connect_timeout,
             request_timeout: config.upstream.request_timeout,
             retry: RetryPolicy::with_max_retries(config.upstream.max_retries),
+            owner: "precall-webhook".into(),
         })?;
         let client = Arc::new(client);
         Ok(Self {

@@ -18,5 +18,5 @@ pub use clone_permits::{ClonePermit, ClonePermits};
 pub use delivery_ledger::{Claim, ClaimToken, DeliveryLedger, LedgerError};
 pub use sample_store::{SampleStore, SampleStoreError, SampleToStore, StoredSample};
 pub use upstream_error::UpstreamError;
-pub use voice_cloner::{CloneRequest, ClonedVoice, FoundVoice, VoiceCloner};
+pub use voice_cloner::{CloneRequest, ClonedVoice, FoundVoice, ListedVoice, VoiceCloner};
 pub use voice_registry::{RegistryError, VoiceEntry, VoiceRegistry, VoiceState};

@@ -1,5 +1,5 @@
 //! Port: turning a voice sample into a voice on the platform (Instant Voice Cloning), finding
-//! the voices made for a conversation, and removing them again.
+//! the voices made for a conversation, listing all of ours, and removing them again.
 
 use std::time::{Duration, Instant};
 
@@ -45,7 +45,24 @@ pub struct FoundVoice {
     pub name: VoiceName,
 }
 
-/// Clones voices, finds them, deletes them.
+/// One of this deployment's voices on the platform, with what its labels say about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedVoice {
+    /// The platform's id for it.
+    pub voice_id: VoiceId,
+    /// The name it has there.
+    pub name: VoiceName,
+    /// Its `conversation_id` label: the conversation it was cloned for. `None` when the label
+    /// is missing or is not a valid id.
+    pub conversation_id: Option<ConversationId>,
+    /// Its `agent_id` label: the agent it was cloned for (the one to ask before deleting it).
+    /// `None` when the label is missing or is not a valid id.
+    pub agent_id: Option<AgentId>,
+    /// When the platform created it, in unix seconds, if it says.
+    pub created_at_unix: Option<i64>,
+}
+
+/// Clones voices, finds and lists them, deletes them.
 #[async_trait]
 pub trait VoiceCloner: Send + Sync + 'static {
     /// Creates a voice from `request.sample`. Attempts that certainly did not reach the
@@ -75,6 +92,17 @@ pub trait VoiceCloner: Send + Sync + 'static {
         conversation_id: &ConversationId,
         deadline: Instant,
     ) -> Result<Vec<FoundVoice>, UpstreamError>;
+
+    /// Every voice of this deployment on the account: the cloned voices whose `source` and
+    /// `owner` labels are ours (a voice lacking either is never listed, so no other voice is
+    /// ever touched), from every page of the platform's listing, oldest first.
+    ///
+    /// # Errors
+    /// [`UpstreamError::Unavailable`] (or [`UpstreamError::OutOfTime`]) when the platform cannot
+    /// be asked before `deadline`, or when the listing cannot be read to its end (more pages
+    /// than a sane account holds, a page that says more follow without saying where): never a
+    /// shortened list. [`UpstreamError::Refused`] when the platform refuses the account.
+    async fn list_voices(&self, deadline: Instant) -> Result<Vec<ListedVoice>, UpstreamError>;
 
     /// Deletes a voice this service created. A voice that is already gone counts as deleted.
     /// Retries stop at `deadline`.

@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use precall_webhook::domain::{ConversationId, VoiceId};
-use precall_webhook::ports::{CloneRequest, ClonedVoice, FoundVoice, UpstreamError, VoiceCloner};
+use precall_webhook::ports::{
+    CloneRequest, ClonedVoice, FoundVoice, ListedVoice, UpstreamError, VoiceCloner,
+};
 
 use crate::helpers::{TestApp, assert_error, body_of, json_payload, metadata, wav};
 
@@ -23,6 +25,10 @@ impl VoiceCloner for PanickingCloner {
         _: &ConversationId,
         _: Instant,
     ) -> Result<Vec<FoundVoice>, UpstreamError> {
+        panic!("secret internal detail: the cloner blew up");
+    }
+
+    async fn list_voices(&self, _: Instant) -> Result<Vec<ListedVoice>, UpstreamError> {
         panic!("secret internal detail: the cloner blew up");
     }
 

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use precall_webhook::adapters::InMemoryVoiceCloner;
 use precall_webhook::domain::{ConversationId, VoiceId};
-use precall_webhook::ports::{CloneRequest, ClonedVoice, FoundVoice, UpstreamError, VoiceCloner};
+use precall_webhook::ports::{
+    CloneRequest, ClonedVoice, FoundVoice, ListedVoice, UpstreamError, VoiceCloner,
+};
 use tokio::sync::watch;
 
 /// Counts, tracks and optionally holds clone calls before the in-memory stand-in.
@@ -111,6 +113,10 @@ impl VoiceCloner for ObservedCloner {
         deadline: Instant,
     ) -> Result<Vec<FoundVoice>, UpstreamError> {
         self.stand_in.find_voices(conversation_id, deadline).await
+    }
+
+    async fn list_voices(&self, deadline: Instant) -> Result<Vec<ListedVoice>, UpstreamError> {
+        self.stand_in.list_voices(deadline).await
     }
 
     async fn delete_voice(

@@ -33,6 +33,10 @@ pub struct ElevenLabsConfig {
     pub request_timeout: Duration,
     /// Retries of 429, 5xx and connection failures.
     pub retry: RetryPolicy,
+    /// The `owner` label put on every clone, and required of every voice counted as ours, so
+    /// that deployments sharing one account never touch each other's clones
+    /// (`VOICE_OWNER_TAG`, default `precall-webhook`).
+    pub owner: String,
 }
 
 impl fmt::Debug for ElevenLabsConfig {
@@ -43,6 +47,7 @@ impl fmt::Debug for ElevenLabsConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("retry", &self.retry)
+            .field("owner", &self.owner)
             .finish()
     }
 }
@@ -74,6 +79,8 @@ struct Inner {
     retry: RetryPolicy,
     /// Kept to scrub it from any upstream text we repeat (belt and braces).
     api_key: SecretString,
+    /// Our `owner` label (see [`ElevenLabsConfig::owner`]).
+    owner: String,
 }
 
 impl fmt::Debug for ElevenLabsClient {
@@ -172,6 +179,7 @@ impl ElevenLabsClient {
                 request_timeout: config.request_timeout,
                 retry: config.retry,
                 api_key: config.api_key,
+                owner: config.owner,
             }),
         })
     }
@@ -187,6 +195,11 @@ impl ElevenLabsClient {
 
     pub(super) fn http(&self) -> &reqwest::Client {
         &self.inner.http
+    }
+
+    /// The `owner` label of this deployment's clones.
+    pub(super) fn owner(&self) -> &str {
+        &self.inner.owner
     }
 
     /// Sends the request `build` makes (a fresh one per attempt: multipart bodies are consumed),

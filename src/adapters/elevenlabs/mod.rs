@@ -11,6 +11,7 @@ mod agents;
 mod client;
 mod error_body;
 mod retry;
+mod voice_list;
 mod voices;
 
 pub use client::{ClientBuildError, ElevenLabsClient, ElevenLabsConfig};

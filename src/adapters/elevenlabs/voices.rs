@@ -1,6 +1,6 @@
-//! Instant Voice Cloning (`POST /v1/voices/add`) and voice deletion (`DELETE /v1/voices/{id}`).
+//! Instant Voice Cloning (`POST /v1/voices/add`), finding and listing our voices
+//! (`GET /v2/voices`, see `voice_list`) and voice deletion (`DELETE /v1/voices/{id}`).
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -9,11 +9,11 @@ use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 
 use super::client::{CallError, ElevenLabsClient, Replay};
-use crate::domain::{ConversationId, VoiceId, VoiceName};
-use crate::ports::{CloneRequest, ClonedVoice, FoundVoice, UpstreamError, VoiceCloner};
-
-/// The `source` label on every voice this service creates.
-const SOURCE_LABEL: &str = "precall-webhook";
+use super::voice_list::SOURCE_LABEL;
+use crate::domain::{AgentId, ConversationId, VoiceId, VoiceName};
+use crate::ports::{
+    CloneRequest, ClonedVoice, FoundVoice, ListedVoice, UpstreamError, VoiceCloner,
+};
 
 /// `AddVoiceIVCResponseModel`: `voice_id` and `requires_verification`, nothing else.
 #[derive(Deserialize)]
@@ -23,10 +23,12 @@ struct AddVoiceResponse {
     requires_verification: bool,
 }
 
-/// The `labels` we put on every voice we create, so they can be found and cleaned up later.
-fn labels(request: &CloneRequest<'_>) -> String {
+/// The `labels` we put on every voice we create, so they can be found and cleaned up later,
+/// by this deployment (`owner`) and no other.
+fn labels(request: &CloneRequest<'_>, owner: &str) -> String {
     serde_json::json!({
         "source": SOURCE_LABEL,
+        "owner": owner,
         "conversation_id": request.conversation_id.as_str(),
         "agent_id": request.agent_id.as_str(),
     })
@@ -54,31 +56,6 @@ fn form(request: &CloneRequest<'_>, labels: &str) -> Result<Form, reqwest::Error
         .text("labels", labels.to_owned())
         .text("remove_background_noise", "false"))
 }
-
-/// One voice of `GET /v2/voices`; only what identifies ours.
-#[derive(Deserialize)]
-struct ListedVoice {
-    voice_id: String,
-    name: String,
-    #[serde(default)]
-    labels: HashMap<String, String>,
-    #[serde(default)]
-    created_at_unix: Option<i64>,
-}
-
-/// A page of `GET /v2/voices`.
-#[derive(Deserialize)]
-struct VoicePage {
-    voices: Vec<ListedVoice>,
-    #[serde(default)]
-    has_more: bool,
-    #[serde(default)]
-    next_page_token: Option<String>,
-}
-
-/// Most pages read in one look-up; a search by conversation id matches a handful of voices, so
-/// this only bounds a platform that keeps saying `has_more`.
-const MAX_PAGES: usize = 50;
 
 impl ElevenLabsClient {
     /// Sends the clone once; `Uncertain` when ElevenLabs may have created the voice anyway.
@@ -117,36 +94,6 @@ impl ElevenLabsClient {
             requires_verification: response.requires_verification,
         })
     }
-
-    /// One page of our cloned voices matching `search`.
-    async fn voice_page(
-        &self,
-        search: &str,
-        page_token: Option<&str>,
-        deadline: Instant,
-    ) -> Result<VoicePage, UpstreamError> {
-        let mut url = self.url(&["v2", "voices"]);
-        url.query_pairs_mut()
-            .append_pair("search", search)
-            .append_pair("category", "cloned")
-            .append_pair("voice_type", "personal")
-            .append_pair("page_size", "100");
-        if let Some(token) = page_token {
-            url.query_pairs_mut().append_pair("next_page_token", token);
-        }
-        let body = self
-            .call(
-                "list voices",
-                Replay::Safe,
-                deadline,
-                Duration::ZERO,
-                || self.http().get(url.clone()),
-            )
-            .await
-            .map_err(CallError::into_upstream)?;
-        serde_json::from_slice(&body)
-            .map_err(|e| UpstreamError::Unavailable(format!("list voices: unexpected answer: {e}")))
-    }
 }
 
 #[async_trait]
@@ -155,7 +102,7 @@ impl VoiceCloner for ElevenLabsClient {
     /// only when ElevenLabs certainly did not process it (429, no connection); anything else
     /// comes back `Uncertain` for the use case to look before cloning again.
     async fn clone_voice(&self, request: CloneRequest<'_>) -> Result<ClonedVoice, UpstreamError> {
-        let labels = labels(&request);
+        let labels = labels(&request, self.owner());
         // The part's MIME types are constants, so building the form cannot fail in practice;
         // check once up front rather than inside every attempt.
         form(&request, &labels).map_err(|e| UpstreamError::InvalidRequest(e.to_string()))?;
@@ -165,33 +112,40 @@ impl VoiceCloner for ElevenLabsClient {
     }
 
     /// `GET /v2/voices?search=<conversation id>` (the id is in our description and labels),
-    /// every page, keeping only voices whose labels say they are ours and this conversation's.
+    /// every page, keeping only our voices whose `conversation_id` label is this one.
     async fn find_voices(
         &self,
         conversation_id: &ConversationId,
         deadline: Instant,
     ) -> Result<Vec<FoundVoice>, UpstreamError> {
-        let mut found = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let page = self
-                .voice_page(conversation_id.as_str(), token.as_deref(), deadline)
-                .await?;
-            found.extend(page.voices.into_iter().filter(|v| {
-                v.labels.get("source").map(String::as_str) == Some(SOURCE_LABEL)
-                    && v.labels.get("conversation_id").map(String::as_str)
-                        == Some(conversation_id.as_str())
-            }));
-            token = page.next_page_token.filter(|_| page.has_more);
-            if token.is_none() {
-                break;
-            }
-        }
-        found.sort_by_key(|v| v.created_at_unix.unwrap_or(i64::MAX));
-        Ok(found
+        let ours = self
+            .our_voices(Some(conversation_id.as_str()), deadline)
+            .await?;
+        Ok(ours
             .into_iter()
+            .filter(|v| v.label("conversation_id") == Some(conversation_id.as_str()))
             .filter_map(|v| {
                 Some(FoundVoice {
+                    voice_id: VoiceId::parse(v.voice_id).ok()?,
+                    name: VoiceName::on_platform(v.name),
+                })
+            })
+            .collect())
+    }
+
+    /// `GET /v2/voices` without `search` (its index may lag behind new voices), every page,
+    /// keeping our voices; labels that do not parse read as absent.
+    async fn list_voices(&self, deadline: Instant) -> Result<Vec<ListedVoice>, UpstreamError> {
+        let ours = self.our_voices(None, deadline).await?;
+        Ok(ours
+            .into_iter()
+            .filter_map(|v| {
+                Some(ListedVoice {
+                    conversation_id: v
+                        .label("conversation_id")
+                        .and_then(|id| ConversationId::parse(id).ok()),
+                    agent_id: v.label("agent_id").and_then(|id| AgentId::parse(id).ok()),
+                    created_at_unix: v.created_at_unix,
                     voice_id: VoiceId::parse(v.voice_id).ok()?,
                     name: VoiceName::on_platform(v.name),
                 })

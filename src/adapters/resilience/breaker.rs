@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use crate::domain::{AgentId, ConversationId, VoiceId};
 use crate::ports::{
     AgentConfigurator, AgentSettings, AgentUpdate, CloneRequest, ClonedVoice, FoundVoice,
-    UpstreamError, VoiceCloner,
+    ListedVoice, UpstreamError, VoiceCloner,
 };
 
 /// When the breaker opens and for how long.
@@ -252,8 +252,9 @@ impl Drop for Report<'_> {
     }
 }
 
-/// A [`VoiceCloner`] behind the breaker. Look-ups and deletes are always attempted (a rollback
-/// or a clean-up must not be skipped because the breaker is open) but still count.
+/// A [`VoiceCloner`] behind the breaker. Look-ups, listings and deletes are always attempted (a
+/// rollback, a clean-up or a sweep must not be skipped because the breaker is open) but still
+/// count.
 pub struct GuardedVoiceCloner {
     inner: Arc<dyn VoiceCloner>,
     breaker: Arc<CircuitBreaker>,
@@ -283,6 +284,13 @@ impl VoiceCloner for GuardedVoiceCloner {
         let pass = self.breaker.observe();
         self.breaker
             .guard(pass, self.inner.find_voices(conversation_id, deadline))
+            .await
+    }
+
+    async fn list_voices(&self, deadline: StdInstant) -> Result<Vec<ListedVoice>, UpstreamError> {
+        let pass = self.breaker.observe();
+        self.breaker
+            .guard(pass, self.inner.list_voices(deadline))
             .await
     }
 

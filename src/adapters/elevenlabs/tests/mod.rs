@@ -11,6 +11,7 @@ mod clone;
 mod deadline;
 mod delete;
 mod errors;
+mod list;
 mod retry;
 mod spec;
 
@@ -27,11 +28,13 @@ use crate::domain::{
     AgentId, AudioFormat, ConversationId, Measurement, SampleLimits, UtcDateTime, VoiceId,
     VoiceName, VoiceSample,
 };
-use crate::ports::{AgentUpdate, CloneRequest, UpstreamError, VoiceCloner};
+use crate::ports::{AgentUpdate, CloneRequest, ListedVoice, UpstreamError, VoiceCloner};
 
 const API_KEY: &str = "sk_test_SECRET123";
 const CONVERSATION_ID: &str = "conv_01jx9k2m3n";
 const AGENT_ID: &str = "agent_1";
+/// This deployment's `owner` label; not the default, so that a hard-coded one shows.
+const OWNER: &str = "precall-test";
 
 fn config(base_url: String, max_retries: u32) -> ElevenLabsConfig {
     ElevenLabsConfig {
@@ -44,6 +47,7 @@ fn config(base_url: String, max_retries: u32) -> ElevenLabsConfig {
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(50),
         },
+        owner: OWNER.into(),
     }
 }
 

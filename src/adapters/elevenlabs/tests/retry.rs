@@ -170,9 +170,9 @@ async fn the_voices_of_a_conversation_are_found_by_its_label_on_every_page() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "voices": [
                 {"voice_id": "voice_late", "name": "Ivan_Clone_20251210_123501", "created_at_unix": 20,
-                 "labels": {"source": "precall-webhook", "conversation_id": CONVERSATION_ID}},
+                 "labels": {"source": "precall-webhook", "owner": OWNER, "conversation_id": CONVERSATION_ID}},
             ],
-            "has_more": false, "total_count": 4, "next_page_token": null
+            "has_more": false, "total_count": 6, "next_page_token": null
         })))
         .with_priority(1)
         .mount(&server)
@@ -183,10 +183,14 @@ async fn the_voices_of_a_conversation_are_found_by_its_label_on_every_page() {
             "voices": [
                 {"voice_id": "someone_else", "name": "x", "labels": {"conversation_id": "conv_other"}},
                 {"voice_id": "not_ours", "name": "y", "labels": {"conversation_id": CONVERSATION_ID}},
-                {"voice_id": "voice_early", "name": "Ivan_Clone_20251210_123456", "created_at_unix": 10,
+                {"voice_id": "no_owner", "name": "z", "created_at_unix": 1,
                  "labels": {"source": "precall-webhook", "conversation_id": CONVERSATION_ID}},
+                {"voice_id": "other_deployment", "name": "w", "created_at_unix": 2,
+                 "labels": {"source": "precall-webhook", "owner": "staging", "conversation_id": CONVERSATION_ID}},
+                {"voice_id": "voice_early", "name": "Ivan_Clone_20251210_123456", "created_at_unix": 10,
+                 "labels": {"source": "precall-webhook", "owner": OWNER, "conversation_id": CONVERSATION_ID}},
             ],
-            "has_more": true, "total_count": 4, "next_page_token": "page2"
+            "has_more": true, "total_count": 6, "next_page_token": "page2"
         })))
         .mount(&server)
         .await;
@@ -203,7 +207,7 @@ async fn the_voices_of_a_conversation_are_found_by_its_label_on_every_page() {
     assert_eq!(
         ids,
         ["voice_early", "voice_late"],
-        "ours only, oldest first"
+        "this deployment's only, oldest first"
     );
     assert_eq!(found[0].name.as_str(), "Ivan_Clone_20251210_123456");
     let lookups = received(&server).await;

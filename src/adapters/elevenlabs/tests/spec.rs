@@ -7,7 +7,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use wiremock::Request;
 
-use super::{AGENT_ID, API_KEY, CONVERSATION_ID, CloneFixture, header_of};
+use super::{AGENT_ID, API_KEY, CONVERSATION_ID, CloneFixture, OWNER, header_of};
 
 /// A copy of ElevenLabs' published OpenAPI excerpt (see tests/fixtures/elevenlabs).
 const OPENAPI_EXCERPT: &str = concat!(
@@ -140,7 +140,12 @@ pub(super) async fn assert_clone_request(
     let labels: Value = serde_json::from_str(part(&parts, "labels").text()).unwrap();
     assert_eq!(
         labels,
-        json!({"source": "precall-webhook", "conversation_id": CONVERSATION_ID, "agent_id": AGENT_ID})
+        json!({
+            "source": "precall-webhook",
+            "owner": OWNER,
+            "conversation_id": CONVERSATION_ID,
+            "agent_id": AGENT_ID
+        })
     );
 
     assert_eq!(part(&parts, "remove_background_noise").text(), "false");
