@@ -4,6 +4,7 @@
 pub mod disk_store;
 pub mod elevenlabs;
 pub mod memory;
+pub mod memory_cloner;
 pub mod memory_ledger;
 pub mod memory_registry;
 pub mod resilience;
@@ -11,10 +12,8 @@ pub mod symphonia_probe;
 pub mod system_clock;
 
 pub use disk_store::DiskSampleStore;
-pub use memory::{
-    InMemoryAgentConfigurator, InMemorySampleStore, InMemoryVoiceCloner, KeptSample,
-    RecordedAgentUpdate, RecordedClone,
-};
+pub use memory::{InMemoryAgentConfigurator, InMemorySampleStore, KeptSample, RecordedAgentUpdate};
+pub use memory_cloner::{InMemoryVoiceCloner, RecordedClone};
 pub use memory_ledger::InMemoryDeliveryLedger;
 pub use memory_registry::InMemoryVoiceRegistry;
 pub use symphonia_probe::SymphoniaProbe;
