@@ -343,3 +343,136 @@ impl VoiceCloner for InMemoryVoiceCloner {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::domain::{Measurement, SampleLimits, UtcDateTime, VoiceSample};
+
+    /// Clones a voice for `conversation_id` (agent `agent_1`) and returns the answer.
+    async fn clone_for(
+        cloner: &InMemoryVoiceCloner,
+        conversation_id: &str,
+    ) -> Result<ClonedVoice, UpstreamError> {
+        let sample = VoiceSample::from_measurement(
+            Bytes::from_static(b"RIFF....WAVE"),
+            Measurement {
+                format: AudioFormat::Wav,
+                duration_seconds: 5.0,
+                sample_rate: 16_000,
+                channels: 1,
+            },
+            &SampleLimits {
+                min_duration_seconds: 3.0,
+                max_bytes: 1_000,
+            },
+        )
+        .unwrap();
+        let name = VoiceName::for_caller(Some("Ivan"), UtcDateTime::from_unix(1_765_370_096));
+        cloner
+            .clone_voice(CloneRequest {
+                name: &name,
+                sample: &sample,
+                conversation_id: &ConversationId::parse(conversation_id).unwrap(),
+                agent_id: &AgentId::parse("agent_1").unwrap(),
+                deadline: Instant::now() + Duration::from_secs(10),
+                min_attempt: Duration::ZERO,
+            })
+            .await
+    }
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_secs(10)
+    }
+
+    #[tokio::test]
+    async fn a_full_account_refuses_a_clone_as_elevenlabs_does_and_creates_nothing() {
+        let cloner = InMemoryVoiceCloner::new();
+        cloner.set_voice_limit(2);
+        cloner.add_foreign_voice("Narrator", &[("accent", "British")]);
+        let first = clone_for(&cloner, "conv_1").await.unwrap();
+
+        let error = clone_for(&cloner, "conv_2").await.unwrap_err();
+
+        let UpstreamError::VoiceLimitReached(message) = error else {
+            panic!("expected VoiceLimitReached, got {error:?}");
+        };
+        assert!(
+            message.starts_with("voice_limit_reached: "),
+            "as the platform adapter reads it: {message}"
+        );
+        assert_eq!(cloner.live_voices().len(), 2, "nothing created");
+        assert_eq!(cloner.clones().len(), 1);
+
+        cloner.delete_voice(&first.voice_id, soon()).await.unwrap();
+        clone_for(&cloner, "conv_2")
+            .await
+            .expect("a deleted voice frees its slot");
+    }
+
+    #[tokio::test]
+    async fn lists_this_owners_clones_with_their_labels_and_no_other_voice() {
+        let cloner = InMemoryVoiceCloner::with_owner("blue");
+        cloner.set_now_unix(1_700_000_000);
+        let ours = clone_for(&cloner, "conv_1").await.unwrap();
+        cloner.add_foreign_voice("Narrator", &[]);
+        cloner.add_foreign_voice(
+            "Green's",
+            &[("source", "precall-webhook"), ("owner", "green")],
+        );
+        cloner.add_foreign_voice("Unowned", &[("source", "precall-webhook")]);
+        let left_by_a_crash = cloner.add_foreign_voice(
+            "Crashed",
+            &[
+                ("source", "precall-webhook"),
+                ("owner", "blue"),
+                ("conversation_id", "not a valid id!"),
+            ],
+        );
+
+        let listed = cloner.list_voices(soon()).await.unwrap();
+
+        assert_eq!(
+            listed,
+            [
+                ListedVoice {
+                    voice_id: ours.voice_id.clone(),
+                    name: VoiceName::on_platform("Ivan_Clone_20251210_123456"),
+                    conversation_id: Some(ConversationId::parse("conv_1").unwrap()),
+                    agent_id: Some(AgentId::parse("agent_1").unwrap()),
+                    created_at_unix: Some(1_700_000_000),
+                },
+                ListedVoice {
+                    voice_id: left_by_a_crash,
+                    name: VoiceName::on_platform("Crashed"),
+                    conversation_id: None,
+                    agent_id: None,
+                    created_at_unix: Some(1_700_000_000),
+                },
+            ]
+        );
+        let found = cloner
+            .find_voices(&ConversationId::parse("conv_1").unwrap(), soon())
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].voice_id, ours.voice_id);
+    }
+
+    #[tokio::test]
+    async fn by_default_clones_are_owned_by_precall_webhook() {
+        let cloner = InMemoryVoiceCloner::new();
+        cloner.add_foreign_voice(
+            "Blue's",
+            &[("source", "precall-webhook"), ("owner", "blue")],
+        );
+        let ours = clone_for(&cloner, "conv_1").await.unwrap();
+
+        let listed = cloner.list_voices(soon()).await.unwrap();
+
+        let ids: Vec<&VoiceId> = listed.iter().map(|v| &v.voice_id).collect();
+        assert_eq!(ids, [&ours.voice_id]);
+    }
+}

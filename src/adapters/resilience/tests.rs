@@ -8,8 +8,11 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::*;
-use crate::domain::{AgentId, VoiceId};
-use crate::ports::{AgentConfigurator, AgentSettings, AgentUpdate, ClonePermits, UpstreamError};
+use crate::domain::{AgentId, ConversationId, VoiceId};
+use crate::ports::{
+    AgentConfigurator, AgentSettings, AgentUpdate, ClonePermits, CloneRequest, ClonedVoice,
+    FoundVoice, ListedVoice, UpstreamError, VoiceCloner,
+};
 
 /// Answers every call after `latency` with the scripted result; counts calls.
 #[derive(Default)]
@@ -64,6 +67,32 @@ impl AgentConfigurator for Scripted {
 
     async fn read_agent(&self, _: &AgentId, _: Instant) -> Result<AgentSettings, UpstreamError> {
         self.answer().await.map(|()| AgentSettings::default())
+    }
+}
+
+#[async_trait]
+impl VoiceCloner for Scripted {
+    async fn clone_voice(&self, _: CloneRequest<'_>) -> Result<ClonedVoice, UpstreamError> {
+        self.answer().await.map(|()| ClonedVoice {
+            voice_id: VoiceId::parse("v1").unwrap(),
+            requires_verification: false,
+        })
+    }
+
+    async fn find_voices(
+        &self,
+        _: &ConversationId,
+        _: Instant,
+    ) -> Result<Vec<FoundVoice>, UpstreamError> {
+        self.answer().await.map(|()| Vec::new())
+    }
+
+    async fn list_voices(&self, _: Instant) -> Result<Vec<ListedVoice>, UpstreamError> {
+        self.answer().await.map(|()| Vec::new())
+    }
+
+    async fn delete_voice(&self, _: &VoiceId, _: Instant) -> Result<(), UpstreamError> {
+        self.answer().await
     }
 }
 
@@ -270,6 +299,30 @@ async fn look_ups_and_deletes_are_attempted_even_while_the_breaker_is_open() {
     assert!(read.is_ok());
     assert_eq!(inner.calls(), 2);
     let _ = VoiceId::parse("v1").unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn listing_our_voices_is_attempted_while_open_and_its_failures_count() {
+    let inner = Scripted::failing(Some(unavailable()));
+    let shared = breaker(2);
+    let agents = guarded(&inner, &shared);
+    let voices = GuardedVoiceCloner::new(
+        Arc::clone(&inner) as Arc<dyn VoiceCloner>,
+        Arc::clone(&shared),
+    );
+    let in_5s = || Instant::now() + Duration::from_secs(5);
+    let _ = update(&agents).await;
+    assert!(voices.list_voices(in_5s()).await.is_err());
+    assert!(shared.is_open(), "a failed listing counts");
+
+    inner.set(None);
+    assert!(voices.list_voices(in_5s()).await.is_ok());
+    assert_eq!(
+        inner.calls(),
+        3,
+        "the sweep's listing went through while open"
+    );
+    assert!(shared.is_open(), "an always-attempted call does not decide");
 }
 
 fn limiter(max_in_flight: usize, max_waiting: usize) -> Arc<CloneLimiter> {
