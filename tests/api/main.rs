@@ -33,4 +33,5 @@ mod storage;
 mod storage_failure;
 mod upstream_errors;
 mod use_case;
+mod voice_listing;
 mod webhook_json;
