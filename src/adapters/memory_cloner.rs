@@ -20,9 +20,11 @@ use crate::ports::{
 const SOURCE_LABEL: &str = "precall-webhook";
 /// The `owner` label of [`InMemoryVoiceCloner::new`] (`VOICE_OWNER_TAG`'s default).
 const DEFAULT_OWNER: &str = "precall-webhook";
-/// Custom-voice slots of [`InMemoryVoiceCloner::new`]: generous, so that only a test that
-/// means to fill the account does.
-pub const DEFAULT_VOICE_LIMIT: usize = 30;
+/// Custom-voice slots of [`InMemoryVoiceCloner::new`]: more than any plan has, because until
+/// clones are released after their calls nothing frees a slot, and an offline demo or a test
+/// making a hundred clones must not fill the account by accident. A test that means to fill
+/// it sets its own limit ([`InMemoryVoiceCloner::set_voice_limit`]).
+pub const DEFAULT_VOICE_LIMIT: usize = 1_000;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave these simple records inconsistent.
