@@ -134,7 +134,7 @@ fn serve(offline: bool) -> anyhow::Result<()> {
     let _guard = telemetry::init(&config.log).context("cannot set up logging")?;
     runtime()?.block_on(async {
         let backends = if offline {
-            Backends::offline()
+            Backends::offline(&config)
         } else {
             Backends::elevenlabs(&config)?
         };
@@ -249,7 +249,7 @@ fn send(
 
 fn openapi() -> anyhow::Result<()> {
     let config = Config::from_vars(|_| None, true).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let api = startup::build_api(&config, Backends::offline())?;
+    let api = startup::build_api(&config, Backends::offline(&config))?;
     println!("{}", http::spec_json(api));
     Ok(())
 }

@@ -59,7 +59,7 @@ impl Backends {
             connect_timeout: config.upstream.connect_timeout,
             request_timeout: config.upstream.request_timeout,
             retry: RetryPolicy::with_max_retries(config.upstream.max_retries),
-            owner: "precall-webhook".into(),
+            owner: config.lifecycle.owner_tag.clone(),
         })?;
         let client = Arc::new(client);
         Ok(Self {
@@ -69,10 +69,13 @@ impl Backends {
         })
     }
 
-    /// The in-memory stand-ins used by `serve --offline`.
-    pub fn offline() -> Self {
+    /// The in-memory stand-ins used by `serve --offline`, marking clones with the configured
+    /// owner tag.
+    pub fn offline(config: &Config) -> Self {
         Self {
-            cloner: Arc::new(InMemoryVoiceCloner::new()),
+            cloner: Arc::new(InMemoryVoiceCloner::with_owner(
+                config.lifecycle.owner_tag.clone(),
+            )),
             agents: Arc::new(InMemoryAgentConfigurator::new()),
             clock: Arc::new(SystemClock),
         }

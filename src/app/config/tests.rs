@@ -169,3 +169,35 @@ fn a_minimum_clone_attempt_must_fit_in_the_deadline() {
         "{err}"
     );
 }
+
+#[test]
+fn lifecycle_defaults_and_a_bad_owner_tag_is_refused() {
+    let c = from(&KEYS, false).unwrap();
+    assert_eq!(c.lifecycle.reuse_max_age, Duration::from_secs(86_400));
+    assert_eq!(c.lifecycle.owner_tag, "precall-webhook");
+    assert!(
+        c.caller_key_secret.is_none(),
+        "derived from the webhook secret"
+    );
+    let mut vars = KEYS.to_vec();
+    vars.extend([
+        ("VOICE_OWNER_TAG", "team a"),
+        ("VOICE_REUSE_MAX_AGE_SECONDS", "-1"),
+    ]);
+    let err = from(&vars, false).unwrap_err();
+    let names: Vec<&str> = err.0.iter().map(|l| l.split(':').next().unwrap()).collect();
+    assert_eq!(names, ["VOICE_REUSE_MAX_AGE_SECONDS", "VOICE_OWNER_TAG"]);
+}
+
+#[test]
+fn a_configured_caller_key_secret_replaces_the_derived_one() {
+    let derived = from(&KEYS, false)
+        .unwrap()
+        .caller_keys()
+        .key_of("+31612345678");
+    let mut vars = KEYS.to_vec();
+    vars.push(("CALLER_KEY_SECRET", "another-secret"));
+    let configured = from(&vars, false).unwrap();
+    assert!(!format!("{configured:?}").contains("another-secret"));
+    assert_ne!(configured.caller_keys().key_of("+31612345678"), derived);
+}
