@@ -142,6 +142,8 @@ pub fn build_service(config: &Config, backends: Backends) -> anyhow::Result<PreC
             retry: RetryPolicy::with_max_retries(config.upstream.max_retries),
             reuse_max_age: config.lifecycle.reuse_max_age,
             caller_keys: config.caller_keys(),
+            max_live_clones: config.lifecycle.max_live_clones,
+            agent_defaults: config.lifecycle.agent_defaults.clone(),
         },
     );
     let cleanup = Cleanup::new(

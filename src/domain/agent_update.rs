@@ -26,6 +26,9 @@ impl PersonaliseCall {
         reused: bool,
     ) -> Result<(), Failure> {
         let made_now = update.voice_id.clone().filter(|_| !reused);
+        if update.voice_id.is_some() {
+            self.remember_original(agent_id, deadline).await;
+        }
         let source = match self
             .ports
             .agents
@@ -54,6 +57,39 @@ impl PersonaliseCall {
         }
         let rollback = self.roll_back(made_now).await;
         Err(self.agent_failure(source, rollback))
+    }
+
+    /// Before the service first puts a clone on `agent_id`, reads and remembers what the agent
+    /// speaks with, so retiring a clone can put it back. A failed read only means the defaults
+    /// (or keeping the clone) will have to do.
+    async fn remember_original(&self, agent_id: &AgentId, deadline: Instant) {
+        if matches!(
+            self.ports.registry.agent_original(agent_id).await,
+            Ok(Some(_))
+        ) {
+            return;
+        }
+        let current = match self.ports.agents.read_agent(agent_id, deadline).await {
+            Ok(current) => current,
+            Err(error) => {
+                tracing::warn!(%agent_id, %error, "cannot read the agent before personalising it; AGENT_DEFAULT_VOICE_ID will be needed to put it back");
+                return;
+            }
+        };
+        // A clone of ours on the agent is not what it had before us.
+        if let Some(voice_id) = &current.voice_id
+            && matches!(self.ports.registry.by_voice(voice_id).await, Ok(Some(_)))
+        {
+            return;
+        }
+        if let Err(error) = self
+            .ports
+            .registry
+            .remember_agent_original(agent_id, &current)
+            .await
+        {
+            tracing::warn!(%agent_id, %error, "cannot remember what the agent had");
+        }
     }
 
     fn agent_failure(&self, source: UpstreamError, rollback: Rollback) -> Failure {

@@ -14,9 +14,11 @@ mod identifiers;
 mod obtain_voice;
 mod outcome;
 mod personalise;
+mod retire;
 mod retry_policy;
 mod reuse;
 mod signature;
+mod slots;
 pub mod voice_sample;
 
 pub use call_id::{CallId, MAX_CALL_ID_LEN};
@@ -38,6 +40,7 @@ pub use personalise::{
     PersonaliseCall, PersonalisePorts, PersonaliseSettings, Personalised, PreparedCall,
     ROLLBACK_BUDGET,
 };
+pub use retire::{Retired, Retirement};
 pub use retry_policy::RetryPolicy;
 pub use signature::{
     EmptySecret, SIGNATURE_TOLERANCE_SECONDS, SignatureError, SignatureHeader, WebhookSecret,

@@ -27,6 +27,8 @@ struct Progress {
     may_exist: bool,
     /// Clones sent again after an uncertain answer.
     retries: u32,
+    /// A clone of ours was evicted to make room (once per webhook at most).
+    evicted: bool,
 }
 
 impl PersonaliseCall {
@@ -59,6 +61,7 @@ impl PersonaliseCall {
         let mut progress = Progress {
             may_exist: voice_may_exist,
             retries: 0,
+            evicted: false,
         };
         let obtained = |voice: NewVoice, progress: &Progress| Obtained {
             voice: Some(voice),
@@ -66,6 +69,7 @@ impl PersonaliseCall {
             after_uncertainty: progress.may_exist,
             reused: false,
         };
+        let mut under_cap = false;
         loop {
             if progress.may_exist {
                 match self.adopt_existing(call, deadline).await {
@@ -74,6 +78,12 @@ impl PersonaliseCall {
                     // Cloning now could make a second voice: fail, and let the clean-up look.
                     Err(error) => return Err(failed(error, true)),
                 }
+            }
+            if !under_cap {
+                self.room_under_own_cap()
+                    .await
+                    .map_err(|error| failed(error, progress.may_exist))?;
+                under_cap = true;
             }
             match self.clone_once(call, sample, name, deadline).await {
                 Ok(voice) => return Ok(obtained(voice, &progress)),
@@ -101,6 +111,15 @@ impl PersonaliseCall {
                         "the clone's answer was lost; looking for the voice before cloning again"
                     );
                     self.ports.clock.sleep(wait).await;
+                }
+                Err(UpstreamError::VoiceLimitReached(reason)) if !progress.evicted => {
+                    progress.evicted = true;
+                    if !self.make_room().await {
+                        let error = UpstreamError::VoiceLimitReached(format!(
+                            "{reason} (no clone of ours could be freed: all are in a call or in use)"
+                        ));
+                        return Err(failed(error, progress.may_exist));
+                    }
                 }
                 Err(error) => return Err(failed(error, progress.may_exist)),
             }

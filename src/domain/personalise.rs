@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use futures_util::future::OptionFuture;
 
+use super::Retirement;
 use super::obtain_voice::Obtained;
 
 use super::{
@@ -24,8 +25,8 @@ use super::{
     VoiceName, VoiceSample,
 };
 use crate::ports::{
-    AgentConfigurator, AgentUpdate, Clock, ClonePermits, SampleStore, SampleToStore, StoredSample,
-    VoiceCloner, VoiceRegistry,
+    AgentConfigurator, AgentSettings, AgentUpdate, Clock, ClonePermits, SampleStore, SampleToStore,
+    StoredSample, VoiceCloner, VoiceRegistry,
 };
 
 /// How the use case is tuned; from configuration.
@@ -47,6 +48,12 @@ pub struct PersonaliseSettings {
     pub reuse_max_age: Duration,
     /// Makes caller keys from phone numbers.
     pub caller_keys: CallerKeySecret,
+    /// Our own cap on registered clones (`VOICE_MAX_LIVE_CLONES`); zero leaves only the
+    /// account's limit.
+    pub max_live_clones: usize,
+    /// What an agent is put back to before a clone it speaks with is deleted, when set
+    /// (`AGENT_DEFAULT_VOICE_ID`, `AGENT_DEFAULT_FIRST_MESSAGE`).
+    pub agent_defaults: AgentSettings,
 }
 
 /// Time allowed to delete a voice (or to read an agent back) after the agent update failed.
@@ -77,6 +84,8 @@ pub struct PersonalisePorts {
 pub struct PersonaliseCall {
     pub(super) ports: PersonalisePorts,
     pub(super) settings: PersonaliseSettings,
+    /// Frees a slot by retiring our least recently used clone.
+    pub(super) retirement: Retirement,
 }
 
 /// An event whose sample has been measured and whose greeting and voice name are decided:
@@ -112,7 +121,18 @@ impl PreparedCall {
 impl PersonaliseCall {
     /// Builds the use case.
     pub fn new(ports: PersonalisePorts, settings: PersonaliseSettings) -> Self {
-        Self { ports, settings }
+        let retirement = Retirement::new(
+            Arc::clone(&ports.cloner),
+            Arc::clone(&ports.agents),
+            Arc::clone(&ports.registry),
+            Arc::clone(&ports.clock),
+            settings.agent_defaults.clone(),
+        );
+        Self {
+            ports,
+            settings,
+            retirement,
+        }
     }
 
     /// Measures the sample and decides the voice name and greeting. CPU-bound and bounded

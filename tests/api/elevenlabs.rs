@@ -602,14 +602,15 @@ async fn an_agent_update_failing_with_500_is_retried_read_back_then_502_and_the_
         .expect(2)
         .mount(&mock)
         .await;
-    // The PATCH may have been applied: the agent is read back, and it still has its own voice.
+    // Read once before the first PATCH (to put the agent back one day), and again because the
+    // PATCH may have been applied: it still has its own voice.
     Mock::given(method("GET"))
         .and(path(AGENT_PATH))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "agent_id": "agent_def456uvw",
             "conversation_config": {"tts": {"voice_id": "the_agents_own_voice"}}
         })))
-        .expect(1)
+        .expect(2)
         .mount(&mock)
         .await;
     delete_call()

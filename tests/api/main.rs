@@ -29,6 +29,7 @@ mod reuse;
 mod routing;
 mod shutdown;
 mod signature;
+mod slots;
 mod storage;
 mod storage_failure;
 mod upstream_errors;

@@ -77,6 +77,8 @@ fn world_with_deadline(storage: bool, upstream_deadline: Duration) -> World {
             retry: RetryPolicy::with_max_retries(3),
             reuse_max_age: Duration::from_secs(86_400),
             caller_keys: CallerKeySecret::new("use-case"),
+            max_live_clones: 0,
+            agent_defaults: Default::default(),
         },
     );
     World {

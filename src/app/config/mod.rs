@@ -17,8 +17,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::{
     CallerKeySecret, GreetingTemplate, ROLLBACK_BUDGET, SIGNATURE_TOLERANCE_SECONDS, SampleLimits,
-    WebhookSecret,
+    VoiceId, WebhookSecret,
 };
+use crate::ports::AgentSettings;
 
 pub use log::{LogConfig, LogFormat, LogLevel};
 pub use settings::{LifecycleSettings, ReliabilitySettings, UpstreamSettings};
@@ -209,6 +210,15 @@ impl Config {
         });
         let owner_tag = r.parse_with("VOICE_OWNER_TAG", "precall-webhook", owner_tag);
         let caller_key_secret = r.secret("CALLER_KEY_SECRET", false);
+        let max_live_clones = r.parse_with("VOICE_MAX_LIVE_CLONES", "0", |v| whole(v, 0, 10_000));
+        let default_voice = r.optional_with("AGENT_DEFAULT_VOICE_ID", |v| {
+            VoiceId::parse(v.trim()).map_err(|e| e.to_string())
+        });
+        let default_first_message = r.optional_with("AGENT_DEFAULT_FIRST_MESSAGE", |v| {
+            (v.chars().count() <= 1000)
+                .then(|| v.to_owned())
+                .ok_or_else(|| "at most 1000 characters".to_owned())
+        });
 
         let errors = r.into_errors();
         if !errors.is_empty() {
@@ -242,6 +252,7 @@ impl Config {
             Some(max_header_bytes),
             Some(reuse_max_age),
             Some(owner_tag),
+            Some(max_live_clones),
         ) = (
             webhook_secret,
             api_base_url,
@@ -269,6 +280,7 @@ impl Config {
             max_header_bytes,
             reuse_max_age,
             owner_tag,
+            max_live_clones,
         )
         else {
             return Err(ConfigErrors(vec!["configuration incomplete".into()]));
@@ -321,6 +333,11 @@ impl Config {
             lifecycle: LifecycleSettings {
                 reuse_max_age,
                 owner_tag,
+                max_live_clones,
+                agent_defaults: AgentSettings {
+                    voice_id: default_voice,
+                    first_message: default_first_message,
+                },
             },
             caller_key_secret,
         };

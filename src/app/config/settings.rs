@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::ports::AgentSettings;
+
 /// How the service treats ElevenLabs: timeouts and retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UpstreamSettings {
@@ -48,4 +50,9 @@ pub struct LifecycleSettings {
     pub reuse_max_age: Duration,
     /// `VOICE_OWNER_TAG`: the `owner` label that marks this deployment's clones.
     pub owner_tag: String,
+    /// `VOICE_MAX_LIVE_CLONES`: our own cap on clones kept; zero leaves only the account's.
+    pub max_live_clones: usize,
+    /// `AGENT_DEFAULT_VOICE_ID`, `AGENT_DEFAULT_FIRST_MESSAGE`: what an agent is put back to
+    /// before a clone it speaks with is deleted, instead of what it had before us.
+    pub agent_defaults: AgentSettings,
 }

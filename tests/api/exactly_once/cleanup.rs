@@ -78,12 +78,13 @@ async fn a_redelivery_while_the_late_voice_exists_adopts_it_and_the_clean_up_lea
     // redelivery's own look for late duplicates): it finds the voice of a completed
     // conversation and leaves it to that delivery, without so much as reading the agent.
     let looks = fake.request_count(Route::ListVoices);
+    let agent_reads = fake.request_count(Route::GetAgent);
     eventually("the clean-up's next look", || {
         fake.request_count(Route::ListVoices) >= looks + 2
     })
     .await;
     assert_the_call_got_the_only_voice(&fake, conversation, &answer);
-    assert_eq!(fake.request_count(Route::GetAgent), 0);
+    assert_eq!(fake.request_count(Route::GetAgent), agent_reads);
     assert_eq!(fake.request_count(Route::DeleteVoice), 0);
 }
 
