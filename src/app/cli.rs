@@ -158,7 +158,7 @@ fn serve(offline: bool) -> anyhow::Result<()> {
         for warning in config.warnings() {
             tracing::warn!("{warning}");
         }
-        tracing::info!(%address, "listening: POST /webhook, GET /health, /docs, /openapi.json");
+        tracing::info!(%address, "listening: POST /webhook, POST /webhook/post-call, GET /health, /docs, /openapi.json");
         app.run_until(startup::shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(())

@@ -21,13 +21,16 @@ use crate::adapters::resilience::{
 use crate::adapters::{
     DiskSampleStore, InMemoryAgentConfigurator, InMemoryVoiceCloner, SymphoniaProbe, SystemClock,
 };
-use crate::adapters::{InMemoryDeliveryLedger, InMemoryVoiceRegistry};
-use crate::app::service::{BackgroundWork, PreCallService};
+use crate::adapters::{InMemoryDeliveryLedger, InMemorySeenEvents, InMemoryVoiceRegistry};
+use crate::app::service::{BackgroundWork, PostCallService, PreCallService};
 use crate::domain::{
     Cleanup, CleanupSettings, Deliveries, DeliverySettings, PersonaliseCall, PersonalisePorts,
-    PersonaliseSettings, ROLLBACK_BUDGET, RetryPolicy,
+    PersonaliseSettings, ROLLBACK_BUDGET, ReleaseAfterCall, Retirement, RetryPolicy,
 };
 use crate::ports::{AgentConfigurator, Clock, SampleStore, VoiceCloner, VoiceRegistry};
+
+/// How long a post-call event is remembered: ElevenLabs retries over ~40 minutes.
+const SEEN_EVENTS_RETENTION: Duration = Duration::from_secs(2 * 3600);
 
 /// Pause between two looks for a voice a failed delivery may have left.
 const CLEANUP_POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -82,11 +85,12 @@ impl Backends {
     }
 }
 
-/// Builds the application service (and everything behind it) from configuration and backends.
+/// Builds the application services (and everything behind them) from configuration and
+/// backends; both webhooks share the registry, the guarded ports and the background work.
 ///
 /// # Errors
 /// When the sample store cannot be opened.
-pub fn build_service(config: &Config, backends: Backends) -> anyhow::Result<PreCallService> {
+pub fn build_api(config: &Config, backends: Backends) -> anyhow::Result<WebhookApi> {
     let store: Option<Arc<dyn SampleStore>> = if config.storage_enabled {
         let store = DiskSampleStore::open(&config.storage_path)
             .context("VOICE_SAMPLE_STORAGE_PATH: cannot create or write the storage directory")?;
@@ -146,6 +150,24 @@ pub fn build_service(config: &Config, backends: Backends) -> anyhow::Result<PreC
             agent_defaults: config.lifecycle.agent_defaults.clone(),
         },
     );
+    let background = BackgroundWork::new();
+    let post_call = PostCallService {
+        secret: config.post_call_secret.clone(),
+        clock: Arc::clone(&backends.clock),
+        seen: Arc::new(InMemorySeenEvents::new(
+            SEEN_EVENTS_RETENTION,
+            reliability.idempotency_max_entries,
+        )),
+        release: ReleaseAfterCall::new(Arc::clone(&registry)),
+        retirement: Arc::new(Retirement::new(
+            Arc::clone(&cloner),
+            Arc::clone(&agents),
+            Arc::clone(&registry),
+            Arc::clone(&backends.clock),
+            config.lifecycle.agent_defaults.clone(),
+        )),
+        background: background.clone(),
+    };
     let cleanup = Cleanup::new(
         cloner,
         agents,
@@ -157,23 +179,17 @@ pub fn build_service(config: &Config, backends: Backends) -> anyhow::Result<PreC
             poll_interval: CLEANUP_POLL_INTERVAL,
         },
     );
-    Ok(PreCallService {
+    let pre_call = PreCallService {
         secret: config.webhook_secret.clone(),
         clock: backends.clock,
         deliveries,
         use_case: Arc::new(use_case),
         cleanup: Arc::new(cleanup),
-        background: BackgroundWork::new(),
-    })
-}
-
-/// Builds the API (handlers and their dependencies) from configuration and backends.
-///
-/// # Errors
-/// When the sample store cannot be opened.
-pub fn build_api(config: &Config, backends: Backends) -> anyhow::Result<WebhookApi> {
+        background,
+    };
     Ok(WebhookApi {
-        pre_call: Arc::new(build_service(config, backends)?),
+        pre_call: Arc::new(pre_call),
+        post_call: Arc::new(post_call),
     })
 }
 
@@ -183,6 +199,7 @@ pub struct Application {
     address: SocketAddr,
     api: WebhookApi,
     limits: BodyLimits,
+    post_call_limits: BodyLimits,
     max_header_bytes: usize,
     grace: std::time::Duration,
 }
@@ -212,6 +229,10 @@ impl Application {
                 max_bytes: config.max_body_bytes(),
                 timeout: config.body_timeout,
             },
+            post_call_limits: BodyLimits {
+                max_bytes: config.post_call_max_body_bytes,
+                timeout: config.body_timeout,
+            },
             max_header_bytes: config.reliability.max_header_bytes,
             grace: config.shutdown_grace,
         })
@@ -237,7 +258,12 @@ impl Application {
                 let _ = stopping.set(tokio::time::Instant::now());
             }
         };
-        let routes = http::routes(self.api, self.limits, self.max_header_bytes);
+        let routes = http::routes(
+            self.api,
+            self.limits,
+            self.post_call_limits,
+            self.max_header_bytes,
+        );
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(routes, signalled, Some(self.grace))
             .await;

@@ -14,6 +14,7 @@ mod identifiers;
 mod obtain_voice;
 mod outcome;
 mod personalise;
+mod release;
 mod retire;
 mod retry_policy;
 mod reuse;
@@ -40,6 +41,7 @@ pub use personalise::{
     PersonaliseCall, PersonalisePorts, PersonaliseSettings, Personalised, PreparedCall,
     ROLLBACK_BUDGET,
 };
+pub use release::{CallEnded, PostCallKind, Release, ReleaseAfterCall};
 pub use retire::{Retired, Retirement};
 pub use retry_policy::RetryPolicy;
 pub use signature::{

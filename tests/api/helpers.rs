@@ -288,6 +288,18 @@ impl TestApp {
         send(request).await
     }
 
+    /// POSTs `body` to `/webhook/post-call` as JSON, signed now with the server's secret.
+    pub async fn post_call(&self, body: &Value) -> reqwest::Response {
+        let body = body_of(body);
+        let request = self
+            .client
+            .post(self.url("/webhook/post-call"))
+            .header("content-type", "application/json")
+            .header("elevenlabs-signature", self.sign(&body))
+            .body(body);
+        send(request).await
+    }
+
     /// GETs `path`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         send(self.client.get(self.url(path))).await

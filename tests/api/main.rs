@@ -23,6 +23,7 @@ mod internal_error;
 mod invalid_payload;
 mod invalid_voice_sample;
 mod multipart;
+mod post_call;
 mod redelivery;
 mod registry_contract;
 mod reuse;

@@ -69,6 +69,10 @@ pub struct Config {
     pub lifecycle: LifecycleSettings,
     /// `CALLER_KEY_SECRET`; `None` derives the key from the webhook secret.
     pub caller_key_secret: Option<SecretString>,
+    /// `ELEVENLABS_POST_CALL_SECRET` (by default the webhook secret).
+    pub post_call_secret: WebhookSecret,
+    /// `POST_CALL_MAX_BODY_MB`, in bytes: audio events are large.
+    pub post_call_max_body_bytes: u64,
 }
 
 impl Config {
@@ -210,6 +214,12 @@ impl Config {
         });
         let owner_tag = r.parse_with("VOICE_OWNER_TAG", "precall-webhook", owner_tag);
         let caller_key_secret = r.secret("CALLER_KEY_SECRET", false);
+        let post_call_secret = r
+            .secret("ELEVENLABS_POST_CALL_SECRET", false)
+            .and_then(|s| WebhookSecret::new(s).ok());
+        let post_call_max_mb = r.parse_with("POST_CALL_MAX_BODY_MB", "25", |v| {
+            positive_number(v, 0.001, 200.0)
+        });
         let max_live_clones = r.parse_with("VOICE_MAX_LIVE_CLONES", "0", |v| whole(v, 0, 10_000));
         let default_voice = r.optional_with("AGENT_DEFAULT_VOICE_ID", |v| {
             VoiceId::parse(v.trim()).map_err(|e| e.to_string())
@@ -253,6 +263,7 @@ impl Config {
             Some(reuse_max_age),
             Some(owner_tag),
             Some(max_live_clones),
+            Some(post_call_max_mb),
         ) = (
             webhook_secret,
             api_base_url,
@@ -281,6 +292,7 @@ impl Config {
             reuse_max_age,
             owner_tag,
             max_live_clones,
+            post_call_max_mb,
         )
         else {
             return Err(ConfigErrors(vec!["configuration incomplete".into()]));
@@ -292,6 +304,7 @@ impl Config {
                     .into(),
             ]));
         }
+        let config_webhook_secret = webhook_secret.clone();
         let mut config = Self {
             api_key,
             webhook_secret,
@@ -340,6 +353,8 @@ impl Config {
                 },
             },
             caller_key_secret,
+            post_call_secret: post_call_secret.unwrap_or_else(|| config_webhook_secret.clone()),
+            post_call_max_body_bytes: (post_call_max_mb * 1_000_000.0).round() as u64,
         };
         config.shutdown_grace = shutdown_grace.unwrap_or_else(|| config.longest_webhook());
         Ok(config)

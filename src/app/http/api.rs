@@ -7,10 +7,11 @@ use std::time::Instant;
 use poem_openapi::{OpenApi, Tags, payload::Json};
 use tracing::Instrument;
 
-use super::body::{SignatureParam, WebhookBody};
+use super::body::{PostCallBody, SignatureParam, WebhookBody};
 use super::errors::{ApiError, WebhookResponse};
-use super::schema::{CallerInfoPayload, Health, WebhookSuccess};
-use crate::app::service::{Handled, PreCallService, SignedBody};
+use super::post_call_response::PostCallResponse;
+use super::schema::{CallerInfoPayload, Health, PostCallAction, PostCallAnswer, WebhookSuccess};
+use crate::app::service::{Handled, PostCallOutcome, PostCallService, PreCallService, SignedBody};
 use crate::domain::CallOutcome;
 
 /// The service name reported by `/health`.
@@ -29,6 +30,8 @@ enum ApiTags {
 pub struct WebhookApi {
     /// The pre-call webhook's application service.
     pub pre_call: Arc<PreCallService>,
+    /// The post-call webhook's application service.
+    pub post_call: Arc<PostCallService>,
 }
 
 #[OpenApi]
@@ -112,6 +115,60 @@ impl WebhookApi {
                 } else {
                     tracing::warn!(status, error_code = %error.code_name(), error_message = %error.message, elapsed_ms, "webhook refused");
                 }
+                error.into()
+            }
+        }
+    }
+
+    /// Post-call webhook: release the call's clone
+    ///
+    /// ElevenLabs' own post-call webhook (subscribe to transcription and call-initiation
+    /// failure events; audio events are accepted and ignored). Signed like `/webhook`
+    /// (`elevenlabs-signature`, same scheme and ±30 minutes) with `ELEVENLABS_POST_CALL_SECRET`.
+    /// The call's clone is found by the `conversation_id` of its pre-call webhook, else by the
+    /// call bound at conversation initiation (`call_sid` / `call_id`), else by the override's
+    /// `tts.voice_id` when it is ours. A clone that served its conversation alone (no caller
+    /// phone number) is deleted in the background, its agent put back first when it speaks with
+    /// it; a caller's clone is kept for reuse. The same (`type`, `conversation_id`,
+    /// `event_timestamp`) again is answered `duplicate` and does nothing.
+    #[oai(path = "/webhook/post-call", method = "post", tag = "ApiTags::Webhook")]
+    async fn post_call(
+        &self,
+        /// `t=TIMESTAMP,v0=HEX`: HMAC-SHA256 of `TIMESTAMP.` + raw body with the post-call secret.
+        #[oai(name = "elevenlabs-signature")]
+        signature: SignatureParam,
+        body: PostCallBody,
+    ) -> PostCallResponse {
+        let span = tracing::info_span!("post_call", conversation_id = tracing::field::Empty);
+        let result = async {
+            let body = body.0;
+            let request = SignedBody {
+                signature: signature.0,
+                content_type: body.content_type,
+                body: body.bytes.map_err(ApiError::from)?,
+            };
+            self.post_call.handle(request).await.map_err(ApiError::from)
+        }
+        .instrument(span.clone())
+        .await;
+        let _entered = span.enter();
+        match result {
+            Ok(outcome) => {
+                let action = match outcome {
+                    PostCallOutcome::Released => PostCallAction::Released,
+                    PostCallOutcome::Kept => PostCallAction::Kept,
+                    PostCallOutcome::None => PostCallAction::None,
+                    PostCallOutcome::Ignored => PostCallAction::Ignored,
+                    PostCallOutcome::Duplicate => PostCallAction::Duplicate,
+                };
+                tracing::info!(status = 200, ?action, "post-call webhook handled");
+                PostCallResponse::Ok(Json(PostCallAnswer {
+                    status: "ok".into(),
+                    action,
+                }))
+            }
+            Err(error) => {
+                tracing::warn!(status = error.status(), error_code = %error.code_name(), error_message = %error.message, "post-call webhook refused");
                 error.into()
             }
         }

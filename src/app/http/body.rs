@@ -16,7 +16,7 @@ use poem_openapi::registry::{MetaMediaType, MetaParamIn, MetaRequest, MetaSchema
 use poem_openapi::types::Type;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
-use super::schema::{PreCallForm, PreCallPayload};
+use super::schema::{PostCallEnvelope, PreCallForm, PreCallPayload};
 
 /// Name of the signature header.
 pub const SIGNATURE_HEADER: &str = "elevenlabs-signature";
@@ -130,24 +130,76 @@ impl<'a> ApiExtractor<'a> for WebhookBody {
                 poem::http::StatusCode::INTERNAL_SERVER_ERROR,
             )
         })?;
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let declared_len = request
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        let bytes = match body.take() {
-            Ok(body) => read_limited(body, declared_len, limits).await,
-            Err(e) => Err(BodyError::Unreadable(e.to_string())),
-        };
-        Ok(Self {
-            content_type,
-            bytes,
+        Ok(read_request(request, body, limits).await)
+    }
+}
+
+/// Limits on reading a post-call body (audio events are large), from configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct PostCallLimits(pub BodyLimits);
+
+/// The raw body of `POST /webhook/post-call`, read under its own cap.
+pub struct PostCallBody(pub WebhookBody);
+
+impl<'a> ApiExtractor<'a> for PostCallBody {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        <poem_openapi::payload::Json<PostCallEnvelope> as Payload>::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        Some(MetaRequest {
+            description: None,
+            content: vec![MetaMediaType {
+                content_type: "application/json",
+                schema: <poem_openapi::payload::Json<PostCallEnvelope> as Payload>::schema_ref(),
+            }],
+            required: true,
         })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let PostCallLimits(limits) =
+            request.data::<PostCallLimits>().copied().ok_or_else(|| {
+                poem::Error::from_string(
+                    "post-call body limits not configured",
+                    poem::http::StatusCode::INTERNAL_SERVER_ERROR,
+                )
+            })?;
+        Ok(Self(read_request(request, body, limits).await))
+    }
+}
+
+/// The content type and the raw bytes of a request, read under `limits`.
+async fn read_request(
+    request: &Request,
+    body: &mut RequestBody,
+    limits: BodyLimits,
+) -> WebhookBody {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let declared_len = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let bytes = match body.take() {
+        Ok(body) => read_limited(body, declared_len, limits).await,
+        Err(e) => Err(BodyError::Unreadable(e.to_string())),
+    };
+    WebhookBody {
+        content_type,
+        bytes,
     }
 }
 

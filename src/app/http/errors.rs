@@ -8,7 +8,7 @@ use super::payload::PayloadRejection;
 use super::schema::{ErrorBody, ErrorCode, WebhookSuccess};
 use std::time::Duration;
 
-use crate::app::service::{PreCallError, PreCallFailure};
+use crate::app::service::{PostCallError, PreCallError, PreCallFailure};
 use crate::domain::{DeliveryError, PersonaliseError, SignatureError};
 use crate::ports::UpstreamError;
 
@@ -244,6 +244,23 @@ impl From<PersonaliseError> for ApiError {
             PersonaliseError::AgentUpdateFailed { .. } => ErrorCode::AgentUpdateFailed,
         };
         Self::new(code, error.to_string())
+    }
+}
+
+impl From<PostCallError> for ApiError {
+    fn from(error: PostCallError) -> Self {
+        match error {
+            PostCallError::Signature(e) => e.into(),
+            PostCallError::Payload(e) => Self::new(ErrorCode::InvalidPayload, e.to_string()),
+            PostCallError::Registry(cause) => {
+                tracing::error!(%cause, "voice registry failed");
+                Self::internal()
+            }
+            PostCallError::Events(cause) => {
+                tracing::error!(%cause, "post-call event store failed");
+                Self::internal()
+            }
+        }
     }
 }
 

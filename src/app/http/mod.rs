@@ -7,6 +7,8 @@ mod errors;
 mod header_limit;
 pub mod multipart;
 pub mod payload;
+pub mod post_call_payload;
+mod post_call_response;
 mod schema;
 
 use poem::error::{MethodNotAllowedError, NotFoundError};
@@ -15,7 +17,7 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use poem_openapi::OpenApiService;
 
 pub use api::{SERVICE_NAME, WebhookApi};
-pub use body::{BodyLimits, SIGNATURE_HEADER};
+pub use body::{BodyLimits, PostCallLimits, SIGNATURE_HEADER};
 pub use errors::ApiError;
 pub use schema::ErrorCode;
 
@@ -46,7 +48,12 @@ pub fn spec_json(api: WebhookApi) -> String {
 /// All routes: `/health`, `/webhook`, `/openapi.json`, `/docs`. Requests whose headers total
 /// more than `max_header_bytes` get `431` before any route runs; an unknown path gets `404` and
 /// an unknown method `405`, in the same error shape as every other error.
-pub fn routes(api: WebhookApi, limits: BodyLimits, max_header_bytes: usize) -> impl Endpoint {
+pub fn routes(
+    api: WebhookApi,
+    limits: BodyLimits,
+    post_call_limits: BodyLimits,
+    max_header_bytes: usize,
+) -> impl Endpoint {
     let service = openapi_service(api, "/");
     let docs = service.swagger_ui();
     let spec = service.spec_endpoint();
@@ -70,6 +77,7 @@ pub fn routes(api: WebhookApi, limits: BodyLimits, max_header_bytes: usize) -> i
             ))
         })
         .data(limits)
+        .data(PostCallLimits(post_call_limits))
         .with(CatchPanic::new().with_handler(|_| panic_response()))
         .with(HeaderLimit(max_header_bytes))
 }

@@ -179,3 +179,47 @@ pub struct Health {
     /// Always `elevenlabs-precall-webhook`.
     pub service: String,
 }
+
+/// A post-call webhook as ElevenLabs sends it. Only `type` is required; `data` carries the
+/// conversation (`conversation_id`, `metadata.phone_call.call_sid` / `call_id`, for failures
+/// `metadata.body.call_sid` / `CallSid`, and `conversation_initiation_client_data`); everything
+/// else in it is ignored.
+#[derive(Debug, Object)]
+pub struct PostCallEnvelope {
+    /// `post_call_transcription`, `post_call_transcription_otel`, `call_initiation_failure`,
+    /// `post_call_audio`, or a type this service does not know (answered `200`, ignored).
+    #[oai(rename = "type")]
+    pub event_type: String,
+    /// When the event was sent, unix seconds, as a number or a string. With `type` and
+    /// `data.conversation_id` it identifies the event: the same three again are a duplicate.
+    pub event_timestamp: Option<serde_json::Value>,
+    /// The event's data.
+    pub data: Option<serde_json::Value>,
+}
+
+/// What a post-call event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum PostCallAction {
+    /// The call's clone served that conversation alone: it is being deleted (in the background,
+    /// after putting the agent back if it speaks with it).
+    Released,
+    /// The call's clone belongs to a caller: kept for reuse until `VOICE_REUSE_MAX_AGE_SECONDS`
+    /// after its last use.
+    Kept,
+    /// No clone of ours served the call.
+    None,
+    /// An event type that ends no call (`post_call_audio`, unknown types).
+    Ignored,
+    /// The same (`type`, `conversation_id`, `event_timestamp`) was handled already.
+    Duplicate,
+}
+
+/// The post-call webhook was accepted.
+#[derive(Debug, Object)]
+pub struct PostCallAnswer {
+    /// Always `ok`.
+    pub status: String,
+    /// What was done.
+    pub action: PostCallAction,
+}

@@ -3,7 +3,9 @@
 //! so that HTTP handlers only convert between HTTP and these types.
 
 mod background;
+mod post_call;
 mod pre_call;
 
 pub use background::BackgroundWork;
+pub use post_call::{PostCallError, PostCallOutcome, PostCallService};
 pub use pre_call::{Handled, PreCallError, PreCallFailure, PreCallService, SignedBody};

@@ -1,0 +1,50 @@
+//! Responses of `POST /webhook/post-call`, as the OpenAPI spec documents them.
+
+use poem_openapi::ApiResponse;
+use poem_openapi::payload::Json;
+
+use super::errors::ApiError;
+use super::schema::{ErrorBody, PostCallAnswer};
+
+/// Responses of `POST /webhook/post-call`. Anything ElevenLabs sends that is signed and JSON
+/// gets a `200` (a 4xx counts towards ElevenLabs disabling the webhook).
+#[derive(ApiResponse)]
+pub enum PostCallResponse {
+    /// The event was accepted: `action` says what it did (`released`, `kept`, `none`,
+    /// `ignored`, `duplicate`). A delete runs in the background after this answer.
+    #[oai(status = 200)]
+    Ok(Json<PostCallAnswer>),
+    /// `INVALID_PAYLOAD`: not JSON, or no string `type`.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// `INVALID_SIGNATURE`: checked with `ELEVENLABS_POST_CALL_SECRET`.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// `REQUEST_TIMEOUT`: the body did not arrive in time.
+    #[oai(status = 408)]
+    RequestTimeout(Json<ErrorBody>),
+    /// `PAYLOAD_TOO_LARGE`: over `POST_CALL_MAX_BODY_MB`.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
+    /// `HEADERS_TOO_LARGE`.
+    #[oai(status = 431)]
+    HeadersTooLarge(Json<ErrorBody>),
+    /// `INTERNAL_ERROR`: a store failed; ElevenLabs retries.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+}
+
+impl From<ApiError> for PostCallResponse {
+    fn from(error: ApiError) -> Self {
+        let status = error.status();
+        let body = Json(error.body());
+        match status {
+            400 => Self::BadRequest(body),
+            401 => Self::Unauthorized(body),
+            408 => Self::RequestTimeout(body),
+            413 => Self::PayloadTooLarge(body),
+            431 => Self::HeadersTooLarge(body),
+            _ => Self::Internal(body),
+        }
+    }
+}
