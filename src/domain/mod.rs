@@ -20,6 +20,7 @@ mod retry_policy;
 mod reuse;
 mod signature;
 mod slots;
+mod sweep;
 pub mod voice_sample;
 
 pub use call_id::{CallId, MAX_CALL_ID_LEN};
@@ -46,5 +47,9 @@ pub use retire::{Retired, Retirement};
 pub use retry_policy::RetryPolicy;
 pub use signature::{
     EmptySecret, SIGNATURE_TOLERANCE_SECONDS, SignatureError, SignatureHeader, WebhookSecret,
+};
+pub use sweep::{
+    InventoryItem, SWEEP_CALL_BUDGET, Sweep, SweepAction, SweepError, SweepPorts, SweepReason,
+    SweepReport, SweepSettings, SweptVoice,
 };
 pub use voice_sample::{AudioFormat, Measurement, SampleLimits, VoiceSample, VoiceSampleError};

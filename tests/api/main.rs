@@ -33,6 +33,7 @@ mod signature;
 mod slots;
 mod storage;
 mod storage_failure;
+mod sweep;
 mod upstream_errors;
 mod use_case;
 mod voice_listing;

@@ -221,6 +221,15 @@ impl Config {
             positive_number(v, 0.001, 200.0)
         });
         let max_live_clones = r.parse_with("VOICE_MAX_LIVE_CLONES", "0", |v| whole(v, 0, 10_000));
+        let sweep_interval = r.parse_with("VOICE_SWEEP_INTERVAL_SECONDS", "300", |v| {
+            whole(v, 0, 7 * 86_400).map(|n| Duration::from_secs(n as u64))
+        });
+        let orphan_grace = r.parse_with("VOICE_ORPHAN_GRACE_SECONDS", "900", |v| {
+            whole(v, 0, 30 * 86_400).map(|n| Duration::from_secs(n as u64))
+        });
+        let max_call = r.parse_with("MAX_CALL_SECONDS", "3600", |v| {
+            whole(v, 1, 7 * 86_400).map(|n| Duration::from_secs(n as u64))
+        });
         let default_voice = r.optional_with("AGENT_DEFAULT_VOICE_ID", |v| {
             VoiceId::parse(v.trim()).map_err(|e| e.to_string())
         });
@@ -264,6 +273,9 @@ impl Config {
             Some(owner_tag),
             Some(max_live_clones),
             Some(post_call_max_mb),
+            Some(sweep_interval),
+            Some(orphan_grace),
+            Some(max_call),
         ) = (
             webhook_secret,
             api_base_url,
@@ -293,6 +305,9 @@ impl Config {
             owner_tag,
             max_live_clones,
             post_call_max_mb,
+            sweep_interval,
+            orphan_grace,
+            max_call,
         )
         else {
             return Err(ConfigErrors(vec!["configuration incomplete".into()]));
@@ -351,6 +366,9 @@ impl Config {
                     voice_id: default_voice,
                     first_message: default_first_message,
                 },
+                sweep_interval,
+                orphan_grace,
+                max_call,
             },
             caller_key_secret,
             post_call_secret: post_call_secret.unwrap_or_else(|| config_webhook_secret.clone()),

@@ -42,7 +42,7 @@ pub struct ReliabilitySettings {
     pub max_header_bytes: usize,
 }
 
-/// The voice lifecycle: reuse and what marks our clones.
+/// The voice lifecycle: reuse, what marks our clones, and the sweep.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LifecycleSettings {
     /// `VOICE_REUSE_MAX_AGE_SECONDS`: a caller's clone is reused this long after its last use;
@@ -55,4 +55,13 @@ pub struct LifecycleSettings {
     /// `AGENT_DEFAULT_VOICE_ID`, `AGENT_DEFAULT_FIRST_MESSAGE`: what an agent is put back to
     /// before a clone it speaks with is deleted, instead of what it had before us.
     pub agent_defaults: AgentSettings,
+    /// `VOICE_SWEEP_INTERVAL_SECONDS`: time between two sweeps; zero turns the sweep off (the
+    /// start-up one included).
+    pub sweep_interval: Duration,
+    /// `VOICE_ORPHAN_GRACE_SECONDS`: our clones unknown to the registry are deleted only when
+    /// older than this.
+    pub orphan_grace: Duration,
+    /// `MAX_CALL_SECONDS`: a clone bound to a call is released this long after binding even
+    /// without its post-call event.
+    pub max_call: Duration,
 }

@@ -201,3 +201,39 @@ fn a_configured_caller_key_secret_replaces_the_derived_one() {
     assert!(!format!("{configured:?}").contains("another-secret"));
     assert_ne!(configured.caller_keys().key_of("+31612345678"), derived);
 }
+
+#[test]
+fn sweep_defaults_zero_turns_it_off_and_bad_values_are_refused() {
+    let c = from(&KEYS, false).unwrap();
+    assert_eq!(c.lifecycle.sweep_interval, Duration::from_secs(300));
+    assert_eq!(c.lifecycle.orphan_grace, Duration::from_secs(900));
+    assert_eq!(c.lifecycle.max_call, Duration::from_secs(3600));
+
+    let mut vars = KEYS.to_vec();
+    vars.extend([
+        ("VOICE_SWEEP_INTERVAL_SECONDS", "0"),
+        ("VOICE_ORPHAN_GRACE_SECONDS", "60"),
+        ("MAX_CALL_SECONDS", "120"),
+    ]);
+    let c = from(&vars, false).unwrap();
+    assert_eq!(c.lifecycle.sweep_interval, Duration::ZERO, "off");
+    assert_eq!(c.lifecycle.orphan_grace, Duration::from_secs(60));
+    assert_eq!(c.lifecycle.max_call, Duration::from_secs(120));
+
+    let mut vars = KEYS.to_vec();
+    vars.extend([
+        ("VOICE_SWEEP_INTERVAL_SECONDS", "soon"),
+        ("VOICE_ORPHAN_GRACE_SECONDS", "-5"),
+        ("MAX_CALL_SECONDS", "0"),
+    ]);
+    let err = from(&vars, false).unwrap_err();
+    let names: Vec<&str> = err.0.iter().map(|l| l.split(':').next().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "VOICE_SWEEP_INTERVAL_SECONDS",
+            "VOICE_ORPHAN_GRACE_SECONDS",
+            "MAX_CALL_SECONDS"
+        ]
+    );
+}
