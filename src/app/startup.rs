@@ -22,10 +22,11 @@ use crate::adapters::{
     DiskSampleStore, InMemoryAgentConfigurator, InMemoryVoiceCloner, SymphoniaProbe, SystemClock,
 };
 use crate::adapters::{InMemoryDeliveryLedger, InMemorySeenEvents, InMemoryVoiceRegistry};
-use crate::app::service::{BackgroundWork, PostCallService, PreCallService};
+use crate::app::service::{BackgroundWork, PostCallService, PreCallService, sweep_periodically};
 use crate::domain::{
     Cleanup, CleanupSettings, Deliveries, DeliverySettings, PersonaliseCall, PersonalisePorts,
-    PersonaliseSettings, ROLLBACK_BUDGET, ReleaseAfterCall, Retirement, RetryPolicy,
+    PersonaliseSettings, ROLLBACK_BUDGET, ReleaseAfterCall, Retirement, RetryPolicy, Sweep,
+    SweepPorts, SweepSettings,
 };
 use crate::ports::{AgentConfigurator, Clock, SampleStore, VoiceCloner, VoiceRegistry};
 
@@ -85,12 +86,30 @@ impl Backends {
     }
 }
 
-/// Builds the application services (and everything behind them) from configuration and
-/// backends; both webhooks share the registry, the guarded ports and the background work.
+/// What the wiring builds: the API (both webhooks' services) and the sweep, over one registry,
+/// cloner and agent configurator.
+pub struct Services {
+    /// The handlers and their services.
+    pub api: WebhookApi,
+    /// Removes expired and orphaned clones.
+    pub sweep: Arc<Sweep>,
+}
+
+/// Builds the API (handlers and their dependencies) from configuration and backends.
 ///
 /// # Errors
 /// When the sample store cannot be opened.
 pub fn build_api(config: &Config, backends: Backends) -> anyhow::Result<WebhookApi> {
+    Ok(build_services(config, backends)?.api)
+}
+
+/// Builds the application services (and everything behind them) and the sweep from
+/// configuration and backends; both webhooks and the sweep share the registry, the guarded ports
+/// and the background work.
+///
+/// # Errors
+/// When the sample store cannot be opened.
+pub fn build_services(config: &Config, backends: Backends) -> anyhow::Result<Services> {
     let store: Option<Arc<dyn SampleStore>> = if config.storage_enabled {
         let store = DiskSampleStore::open(&config.storage_path)
             .context("VOICE_SAMPLE_STORAGE_PATH: cannot create or write the storage directory")?;
@@ -168,6 +187,20 @@ pub fn build_api(config: &Config, backends: Backends) -> anyhow::Result<WebhookA
         )),
         background: background.clone(),
     };
+    let sweep = Sweep::new(
+        SweepPorts {
+            cloner: Arc::clone(&cloner),
+            agents: Arc::clone(&agents),
+            registry: Arc::clone(&registry),
+            clock: Arc::clone(&backends.clock),
+        },
+        SweepSettings {
+            reuse_max_age: config.lifecycle.reuse_max_age,
+            orphan_grace: config.lifecycle.orphan_grace,
+            max_call: config.lifecycle.max_call,
+            agent_defaults: config.lifecycle.agent_defaults.clone(),
+        },
+    );
     let cleanup = Cleanup::new(
         cloner,
         agents,
@@ -187,9 +220,12 @@ pub fn build_api(config: &Config, backends: Backends) -> anyhow::Result<WebhookA
         cleanup: Arc::new(cleanup),
         background,
     };
-    Ok(WebhookApi {
-        pre_call: Arc::new(pre_call),
-        post_call: Arc::new(post_call),
+    Ok(Services {
+        api: WebhookApi {
+            pre_call: Arc::new(pre_call),
+            post_call: Arc::new(post_call),
+        },
+        sweep: Arc::new(sweep),
     })
 }
 
@@ -202,6 +238,8 @@ pub struct Application {
     post_call_limits: BodyLimits,
     max_header_bytes: usize,
     grace: std::time::Duration,
+    sweep: Arc<Sweep>,
+    sweep_interval: Duration,
 }
 
 impl Application {
@@ -210,7 +248,8 @@ impl Application {
     /// # Errors
     /// When wiring fails or the address cannot be bound.
     pub async fn build(config: &Config, backends: Backends) -> anyhow::Result<Self> {
-        let api = build_api(config, backends)?;
+        let services = build_services(config, backends)?;
+        let api = services.api;
         let address = SocketAddr::new(config.host, config.port);
         let acceptor = TcpListener::bind(address)
             .into_acceptor()
@@ -235,6 +274,8 @@ impl Application {
             },
             max_header_bytes: config.reliability.max_header_bytes,
             grace: config.shutdown_grace,
+            sweep: services.sweep,
+            sweep_interval: config.lifecycle.sweep_interval,
         })
     }
 
@@ -243,18 +284,29 @@ impl Application {
         self.address
     }
 
-    /// Serves until `shutdown` completes, then stops accepting and gives in-flight webhooks
-    /// — their spawned upstream work and clean-ups included — the grace period to finish.
+    /// Serves (and sweeps, unless `VOICE_SWEEP_INTERVAL_SECONDS` is 0) until `shutdown`
+    /// completes, then stops accepting and sweeping and gives in-flight webhooks — their
+    /// spawned upstream work and clean-ups included — the grace period to finish.
     ///
     /// # Errors
     /// When the server fails.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
         let background = self.api.pre_call.background.clone();
+        let stop_sweeping = tokio_util::sync::CancellationToken::new();
+        if !self.sweep_interval.is_zero() {
+            background.spawn(sweep_periodically(
+                self.sweep,
+                self.sweep_interval,
+                stop_sweeping.clone(),
+            ));
+        }
         let stopping = Arc::new(std::sync::OnceLock::new());
         let signalled = {
             let stopping = Arc::clone(&stopping);
+            let stop_sweeping = stop_sweeping.clone();
             async move {
                 shutdown.await;
+                stop_sweeping.cancel();
                 let _ = stopping.set(tokio::time::Instant::now());
             }
         };
@@ -267,6 +319,8 @@ impl Application {
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(routes, signalled, Some(self.grace))
             .await;
+        // Also when the server stopped on its own.
+        stop_sweeping.cancel();
         let since = stopping
             .get()
             .map_or(Duration::ZERO, |at: &tokio::time::Instant| at.elapsed());

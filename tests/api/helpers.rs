@@ -207,6 +207,9 @@ impl TestApp {
             ("PRECALL_WEBHOOK_HOST", "127.0.0.1"),
             ("PRECALL_WEBHOOK_PORT", "0"),
             ("ELEVENLABS_WEBHOOK_SECRET", SECRET),
+            // No sweep unless a test asks for one: it would list (and delete) behind the
+            // back of tests that count ElevenLabs calls.
+            ("VOICE_SWEEP_INTERVAL_SECONDS", "0"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

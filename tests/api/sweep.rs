@@ -281,3 +281,52 @@ async fn a_dry_run_reports_and_changes_nothing() {
         "the real run does what the dry one said"
     );
 }
+
+mod periodic {
+    //! The periodic sweep of a running server, against the stateful fake account.
+
+    use std::time::Duration;
+
+    use crate::fake_elevenlabs::FakeElevenLabs;
+    use crate::helpers::{TestApp, body_of, fixture, json_payload, status_and_json};
+
+    const AGENT: &str = "agent_def456uvw";
+
+    #[tokio::test]
+    async fn an_expired_clone_is_swept_from_the_account_and_its_agent_put_back() {
+        let fake = FakeElevenLabs::start().await;
+        fake.add_agent(AGENT, "premade_voice", "Hello!");
+        // The system clock (not a stopped one), so that the clone really expires.
+        let app = TestApp::builder()
+            .elevenlabs_at(&fake.uri())
+            .vars(&[
+                ("VOICE_SWEEP_INTERVAL_SECONDS", "1"),
+                ("VOICE_REUSE_MAX_AGE_SECONDS", "1"),
+            ])
+            .spawn()
+            .await;
+        let payload = json_payload("conv_swept", Some(&fixture("voice_5s.wav")));
+        let (status, body) = status_and_json(app.post_json(&body_of(&payload)).await).await;
+        assert_eq!(status, 200, "{body}");
+        let voice_id = body["voice_id"].as_str().expect("a clone").to_owned();
+        assert!(fake.voice(&voice_id).is_some());
+
+        tokio::time::timeout(Duration::from_secs(30), async {
+            while fake.voice(&voice_id).is_some() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await
+        .expect("the sweep deletes the expired clone");
+        assert_eq!(
+            fake.agent_voice_id(AGENT).as_deref(),
+            Some("premade_voice"),
+            "the agent was put back before its voice was deleted"
+        );
+        // The sweep is cancelled by the shutdown signal: it does not hold the shutdown for
+        // the grace period (50 s here).
+        tokio::time::timeout(Duration::from_secs(20), app.stop())
+            .await
+            .expect("the shutdown does not wait for the sweep");
+    }
+}

@@ -1,11 +1,13 @@
-//! The application layer every inbound webhook (and, later, the sweep) goes through: it holds
+//! The application layer every inbound webhook (and the periodic sweep) goes through: it holds
 //! the order of the work — authenticate, parse, deliver once, personalise, settle, clean up —
 //! so that HTTP handlers only convert between HTTP and these types.
 
 mod background;
 mod post_call;
 mod pre_call;
+mod sweep;
 
 pub use background::BackgroundWork;
 pub use post_call::{PostCallError, PostCallOutcome, PostCallService};
 pub use pre_call::{Handled, PreCallError, PreCallFailure, PreCallService, SignedBody};
+pub use sweep::{FIRST_SWEEP_AFTER, sweep_periodically};
