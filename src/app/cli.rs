@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `sign`, `send`, `openapi`, `healthcheck`.
+//! The command line: `serve` (the default), `sign`, `send`, `openapi`, `healthcheck`, and
+//! `voices list` / `voices sweep` against the ElevenLabs account.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,8 +15,8 @@ use super::http::{self, SIGNATURE_HEADER};
 use super::startup::{self, Application, Backends};
 use super::telemetry;
 use crate::adapters::SystemClock;
-use crate::domain::WebhookSecret;
-use crate::ports::Clock;
+use crate::domain::{InventoryItem, SweepAction, SweepReport, WebhookSecret};
+use crate::ports::{Clock, VoiceState};
 
 /// ElevenLabs pre-call webhook service.
 #[derive(Debug, Parser)]
@@ -77,6 +78,23 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// This deployment's clones on the ElevenLabs account (needs `ELEVENLABS_API_KEY`).
+    Voices {
+        #[command(subcommand)]
+        command: VoicesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VoicesCommand {
+    /// List our clones on the account, one line each.
+    List,
+    /// Run one sweep against the account and print what was (or would be) deleted and why.
+    Sweep {
+        /// Decide and print, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -111,6 +129,7 @@ pub fn main() -> ExitCode {
         }),
         Command::Openapi => openapi(),
         Command::Healthcheck { url } => healthcheck(url),
+        Command::Voices { command } => voices(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -272,4 +291,125 @@ fn healthcheck(url: Option<String>) -> anyhow::Result<()> {
             bail!("{url} answered {}", response.status())
         }
     })
+}
+
+/// The note every `voices` command prints: this process's registry starts empty.
+const FRESH_REGISTRY_NOTE: &str = "note: this process's registry is empty, so every clone counts \
+     as unknown to it (an orphan to the sweep, deleted when older than \
+     VOICE_ORPHAN_GRACE_SECONDS and no agent speaks with it)";
+
+fn voices(command: VoicesCommand) -> anyhow::Result<()> {
+    // Read as for `serve --offline` (no webhook secret needed here); the API key is required
+    // below. Nothing is stored on disk.
+    let mut config = Config::from_vars(|k| std::env::var(k).ok(), true)
+        .map_err(|errors| anyhow::anyhow!("invalid configuration:\n{errors}"))?;
+    config.storage_enabled = false;
+    runtime()?.block_on(async {
+        let backends = Backends::elevenlabs(&config)?;
+        let now = backends.clock.now_unix();
+        let services = startup::build_services(&config, backends)?;
+        match command {
+            VoicesCommand::List => {
+                let items = services.sweep.inventory().await?;
+                println!(
+                    "{} voice(s) of ours (owner label \"{}\") on the account",
+                    items.len(),
+                    config.lifecycle.owner_tag
+                );
+                for item in &items {
+                    println!("{}", inventory_line(item, now));
+                }
+            }
+            VoicesCommand::Sweep { dry_run } => {
+                let report = services.sweep.run(dry_run).await?;
+                print!("{}", sweep_lines(&report));
+                println!("{FRESH_REGISTRY_NOTE}");
+            }
+        }
+        Ok(())
+    })
+}
+
+fn inventory_line(item: &InventoryItem, now: i64) -> String {
+    let voice = &item.voice;
+    let label = |value: Option<String>| value.unwrap_or_else(|| "-".into());
+    let age = voice
+        .created_at_unix
+        .map_or_else(|| "unknown".into(), |at| human_age(now - at));
+    let registry = match &item.entry {
+        None => "unknown to this process".to_owned(),
+        Some(entry) => match &entry.state {
+            VoiceState::Live => format!("live, last used {} ago", human_age(now - entry.last_used)),
+            VoiceState::InCall { call, since } => {
+                format!("in call {call} for {}", human_age(now - since))
+            }
+        },
+    };
+    format!(
+        "{}  \"{}\"  conversation={}  agent={}  age={}  registry: {}",
+        voice.voice_id,
+        voice.name,
+        label(voice.conversation_id.as_ref().map(ToString::to_string)),
+        label(voice.agent_id.as_ref().map(ToString::to_string)),
+        age,
+        registry
+    )
+}
+
+fn sweep_lines(report: &SweepReport) -> String {
+    let mut out = String::new();
+    if report.dry_run {
+        out.push_str("dry run: nothing is changed\n");
+    }
+    for voice in &report.voices {
+        let name = voice
+            .name
+            .as_ref()
+            .map_or_else(String::new, |n| format!("  \"{n}\""));
+        let note = voice
+            .note
+            .as_ref()
+            .map_or_else(String::new, |n| format!("  ({n})"));
+        out.push_str(&format!(
+            "{:<12}  {}{}  reason={}{}\n",
+            voice.action.as_str(),
+            voice.voice_id,
+            name,
+            voice.reason,
+            note
+        ));
+    }
+    let verb = if report.dry_run {
+        SweepAction::WouldDelete
+    } else {
+        SweepAction::Deleted
+    };
+    let counts: Vec<String> = report
+        .removed_per_reason()
+        .iter()
+        .map(|(reason, n)| format!("{reason}={n}"))
+        .collect();
+    let kept = report.voices.len() - report.removed().len();
+    out.push_str(&format!(
+        "{} of ours listed; {}: {}; kept: {kept}\n",
+        report.listed,
+        verb.as_str(),
+        if counts.is_empty() {
+            "none".to_owned()
+        } else {
+            counts.join(", ")
+        }
+    ));
+    out
+}
+
+/// `seconds` as `45s`, `12m`, `3h05m` or `2d04h`.
+fn human_age(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3_600 => format!("{}m", s / 60),
+        3_600..86_400 => format!("{}h{:02}m", s / 3_600, s % 3_600 / 60),
+        _ => format!("{}d{:02}h", s / 86_400, s % 86_400 / 3_600),
+    }
 }

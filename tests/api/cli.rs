@@ -208,3 +208,129 @@ async fn serve_without_offline_mode_requires_the_api_key_and_secret() {
         "{stderr}"
     );
 }
+
+mod voices {
+    //! `voices list` and `voices sweep` against the stateful fake account. A fresh process's
+    //! registry knows no clone, so every clone of ours is an orphan to it.
+
+    use crate::fake_elevenlabs::FakeElevenLabs;
+    use crate::helpers::ELEVENLABS_API_KEY;
+
+    use super::{run, stderr, stdout};
+
+    const OURS: [(&str, &str); 2] = [("source", "precall-webhook"), ("owner", "precall-webhook")];
+
+    fn leak(value: String) -> &'static str {
+        Box::leak(value.into_boxed_str())
+    }
+
+    fn now_unix() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    }
+
+    /// One of our clones made for `agent`, `age` seconds old.
+    fn our_clone(fake: &FakeElevenLabs, agent: &str, conversation: &str, age: i64) -> String {
+        fake.set_now_unix(now_unix() - age);
+        let mut labels = OURS.to_vec();
+        labels.extend([("agent_id", agent), ("conversation_id", conversation)]);
+        fake.add_foreign_voice("Ivan 2026-12-02 10:00", &labels)
+    }
+
+    async fn voices(fake: &FakeElevenLabs, args: &[&str]) -> std::process::Output {
+        let dir = tempfile::tempdir().unwrap();
+        let mut all = vec!["voices".to_owned()];
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        run(
+            dir.path(),
+            all,
+            vec![
+                ("ELEVENLABS_API_KEY", ELEVENLABS_API_KEY),
+                ("ELEVENLABS_API_BASE_URL", leak(fake.uri())),
+            ],
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn list_shows_our_clones_only_and_says_the_registry_does_not_know_them() {
+        let fake = FakeElevenLabs::start().await;
+        let ours = our_clone(&fake, "agent_list", "conv_list", 7_200);
+        let foreign = fake.add_foreign_voice("Narrator", &[("use", "audiobooks")]);
+
+        let output = voices(&fake, &["list"]).await;
+
+        assert!(output.status.success(), "{}", stderr(&output));
+        let out = stdout(&output);
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&ours))
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(line.contains("conversation=conv_list"), "{line}");
+        assert!(line.contains("agent=agent_list"), "{line}");
+        assert!(
+            line.contains("age=2h00m") || line.contains("age=2h01m"),
+            "{line}"
+        );
+        assert!(line.contains("unknown to this process"), "{line}");
+        assert!(!out.contains(&foreign), "{out}");
+    }
+
+    #[tokio::test]
+    async fn sweep_dry_run_says_what_it_would_delete_and_the_real_one_deletes_it() {
+        let fake = FakeElevenLabs::start().await;
+        let old = our_clone(&fake, "agent_free", "conv_old", 3_600);
+        let young = our_clone(&fake, "agent_free", "conv_young", 10);
+        let in_use = our_clone(&fake, "agent_busy", "conv_busy", 3_600);
+        fake.add_agent("agent_busy", &in_use, "Hallo!");
+        fake.add_agent("agent_free", "premade_voice", "Hallo!");
+        let foreign = fake.add_foreign_voice("Narrator", &[("use", "audiobooks")]);
+
+        let dry = voices(&fake, &["sweep", "--dry-run"]).await;
+
+        assert!(dry.status.success(), "{}", stderr(&dry));
+        let out = stdout(&dry);
+        assert!(out.contains("dry run"), "{out}");
+        assert!(
+            out.lines().any(|l| l.starts_with("would delete")
+                && l.contains(&old)
+                && l.contains("reason=orphan")),
+            "{out}"
+        );
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("kept") && l.contains(&in_use)),
+            "{out}"
+        );
+        assert_eq!(fake.voice_count(), 4, "a dry run deletes nothing");
+
+        let real = voices(&fake, &["sweep"]).await;
+
+        assert!(real.status.success(), "{}", stderr(&real));
+        let out = stdout(&real);
+        assert!(
+            out.lines().any(|l| l.starts_with("deleted")
+                && l.contains(&old)
+                && l.contains("reason=orphan")),
+            "{out}"
+        );
+        assert!(fake.voice(&old).is_none());
+        for kept in [&young, &in_use, &foreign] {
+            assert!(fake.voice(kept).is_some(), "{kept} kept: {out}");
+        }
+    }
+
+    #[tokio::test]
+    async fn voices_needs_the_api_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = run(dir.path(), vec!["voices".into(), "list".into()], vec![]).await;
+        assert!(!output.status.success());
+        assert!(
+            stderr(&output).contains("ELEVENLABS_API_KEY"),
+            "{}",
+            stderr(&output)
+        );
+    }
+}
