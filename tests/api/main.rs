@@ -14,6 +14,7 @@ mod cleanup;
 mod cli;
 mod concurrency;
 mod contract_check;
+mod day_in_the_life;
 mod docs;
 mod elevenlabs;
 mod exactly_once;
