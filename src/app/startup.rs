@@ -147,6 +147,14 @@ pub fn build_services(config: &Config, backends: Backends) -> anyhow::Result<Ser
         },
     ));
     let registry: Arc<dyn VoiceRegistry> = Arc::new(InMemoryVoiceRegistry::new());
+    // One retirement for eviction, release after the call and the sweep.
+    let retirement = Arc::new(Retirement::new(
+        Arc::clone(&cloner),
+        Arc::clone(&agents),
+        Arc::clone(&registry),
+        Arc::clone(&backends.clock),
+        config.lifecycle.agent_defaults.clone(),
+    ));
     let use_case = PersonaliseCall::new(
         PersonalisePorts {
             cloner: Arc::clone(&cloner),
@@ -166,8 +174,8 @@ pub fn build_services(config: &Config, backends: Backends) -> anyhow::Result<Ser
             reuse_max_age: config.lifecycle.reuse_max_age,
             caller_keys: config.caller_keys(),
             max_live_clones: config.lifecycle.max_live_clones,
-            agent_defaults: config.lifecycle.agent_defaults.clone(),
         },
+        Arc::clone(&retirement),
     );
     let background = BackgroundWork::new();
     let post_call = PostCallService {
@@ -178,13 +186,7 @@ pub fn build_services(config: &Config, backends: Backends) -> anyhow::Result<Ser
             reliability.idempotency_max_entries,
         )),
         release: ReleaseAfterCall::new(Arc::clone(&registry)),
-        retirement: Arc::new(Retirement::new(
-            Arc::clone(&cloner),
-            Arc::clone(&agents),
-            Arc::clone(&registry),
-            Arc::clone(&backends.clock),
-            config.lifecycle.agent_defaults.clone(),
-        )),
+        retirement: Arc::clone(&retirement),
         background: background.clone(),
     };
     let sweep = Sweep::new(
@@ -198,8 +200,8 @@ pub fn build_services(config: &Config, backends: Backends) -> anyhow::Result<Ser
             reuse_max_age: config.lifecycle.reuse_max_age,
             orphan_grace: config.lifecycle.orphan_grace,
             max_call: config.lifecycle.max_call,
-            agent_defaults: config.lifecycle.agent_defaults.clone(),
         },
+        retirement,
     );
     let cleanup = Cleanup::new(
         cloner,

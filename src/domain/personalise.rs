@@ -25,8 +25,8 @@ use super::{
     VoiceName, VoiceSample,
 };
 use crate::ports::{
-    AgentConfigurator, AgentSettings, AgentUpdate, Clock, ClonePermits, SampleStore, SampleToStore,
-    StoredSample, VoiceCloner, VoiceRegistry,
+    AgentConfigurator, AgentUpdate, Clock, ClonePermits, SampleStore, SampleToStore, StoredSample,
+    VoiceCloner, VoiceRegistry,
 };
 
 /// How the use case is tuned; from configuration.
@@ -51,9 +51,6 @@ pub struct PersonaliseSettings {
     /// Our own cap on registered clones (`VOICE_MAX_LIVE_CLONES`); zero leaves only the
     /// account's limit.
     pub max_live_clones: usize,
-    /// What an agent is put back to before a clone it speaks with is deleted, when set
-    /// (`AGENT_DEFAULT_VOICE_ID`, `AGENT_DEFAULT_FIRST_MESSAGE`).
-    pub agent_defaults: AgentSettings,
 }
 
 /// Time allowed to delete a voice (or to read an agent back) after the agent update failed.
@@ -85,7 +82,7 @@ pub struct PersonaliseCall {
     pub(super) ports: PersonalisePorts,
     pub(super) settings: PersonaliseSettings,
     /// Frees a slot by retiring our least recently used clone.
-    pub(super) retirement: Retirement,
+    pub(super) retirement: Arc<Retirement>,
 }
 
 /// An event whose sample has been measured and whose greeting and voice name are decided:
@@ -119,15 +116,12 @@ impl PreparedCall {
 }
 
 impl PersonaliseCall {
-    /// Builds the use case.
-    pub fn new(ports: PersonalisePorts, settings: PersonaliseSettings) -> Self {
-        let retirement = Retirement::new(
-            Arc::clone(&ports.cloner),
-            Arc::clone(&ports.agents),
-            Arc::clone(&ports.registry),
-            Arc::clone(&ports.clock),
-            settings.agent_defaults.clone(),
-        );
+    /// Builds the use case; `retirement` (shared with the release and the sweep) frees slots.
+    pub fn new(
+        ports: PersonalisePorts,
+        settings: PersonaliseSettings,
+        retirement: Arc<Retirement>,
+    ) -> Self {
         Self {
             ports,
             settings,

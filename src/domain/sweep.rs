@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use super::{Retired, Retirement, VoiceId, VoiceName};
 use crate::ports::{
-    AgentConfigurator, AgentSettings, Clock, ListedVoice, RegistryError, UpstreamError,
-    VoiceCloner, VoiceEntry, VoiceRegistry, VoiceState,
+    AgentConfigurator, Clock, ListedVoice, RegistryError, UpstreamError, VoiceCloner, VoiceEntry,
+    VoiceRegistry, VoiceState,
 };
 
 /// Time allowed for listing the account, and for each delete or agent read after it.
@@ -41,8 +41,6 @@ pub struct SweepSettings {
     /// `MAX_CALL_SECONDS`: a clone bound to a call this long is released even without its
     /// post-call event.
     pub max_call: Duration,
-    /// What an agent is put back to before a clone it speaks with is deleted.
-    pub agent_defaults: AgentSettings,
 }
 
 /// Why the sweep looked at a voice.
@@ -181,19 +179,12 @@ pub struct InventoryItem {
 pub struct Sweep {
     ports: SweepPorts,
     settings: SweepSettings,
-    retirement: Retirement,
+    retirement: Arc<Retirement>,
 }
 
 impl Sweep {
-    /// Builds it.
-    pub fn new(ports: SweepPorts, settings: SweepSettings) -> Self {
-        let retirement = Retirement::new(
-            Arc::clone(&ports.cloner),
-            Arc::clone(&ports.agents),
-            Arc::clone(&ports.registry),
-            Arc::clone(&ports.clock),
-            settings.agent_defaults.clone(),
-        );
+    /// Builds it; `retirement` (shared with the release and eviction) deletes what is swept.
+    pub fn new(ports: SweepPorts, settings: SweepSettings, retirement: Arc<Retirement>) -> Self {
         Self {
             ports,
             settings,

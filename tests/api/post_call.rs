@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::fake_elevenlabs::{FakeElevenLabs, Route};
+use crate::fake_elevenlabs::{Answer, FakeElevenLabs, Fault, Route};
 use crate::helpers::{
     TestApp, assert_error, body_of, fixture, json_payload, spawn_against_fake, spawn_app_with,
     status_and_json,
@@ -188,4 +188,57 @@ async fn its_own_secret_signs_the_post_call_webhook_when_configured() {
         None,
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_clone_whose_agent_cannot_be_put_back_is_kept_never_pulled_from_under_it() {
+    let fake = account().await;
+    let app = spawn_against_fake(&fake, &[("ELEVENLABS_MAX_RETRIES", "1")]).await;
+    let answer = pre_call(&app, "conv_stuck", None).await;
+    // From now on every agent update fails without acting: the agent cannot be put back.
+    fake.on(Route::PatchAgent)
+        .always(Fault::without_acting(Answer::status(503)));
+
+    assert_eq!(
+        action(&app, &transcription("conv_stuck", json!(1))).await,
+        "released"
+    );
+
+    eventually("the restore to be tried", || {
+        fake.request_count(Route::PatchAgent) >= 3
+    })
+    .await;
+    app.stop().await;
+    assert_eq!(
+        fake.request_count(Route::DeleteVoice),
+        0,
+        "no delete without a put-back"
+    );
+    let kept = fake
+        .assert_only_the_agents_voice_for("conv_stuck", AGENT)
+        .expect("the clone the agent speaks with is kept");
+    assert_eq!(Some(kept.voice_id.as_str()), answer["voice_id"].as_str());
+}
+
+#[tokio::test]
+async fn a_release_whose_delete_answer_is_lost_is_retried_and_leaves_none() {
+    let fake = account().await;
+    let app = spawn_against_fake(&fake, &[]).await;
+    pre_call(&app, "conv_lost_delete", None).await;
+    // ElevenLabs deletes the voice, then answers 503: the retry finds it gone (404 = deleted).
+    fake.on(Route::DeleteVoice)
+        .next(Fault::act_then(Answer::status(503)));
+
+    assert_eq!(
+        action(&app, &transcription("conv_lost_delete", json!(1))).await,
+        "released"
+    );
+
+    eventually("the delete to be retried", || {
+        fake.request_count(Route::DeleteVoice) >= 2
+    })
+    .await;
+    app.stop().await;
+    assert_eq!(fake.voice_count(), 0, "the account holds none");
+    assert_eq!(fake.agent_voice_id(AGENT).as_deref(), Some("premade_voice"));
 }

@@ -9,8 +9,8 @@ use precall_webhook::adapters::{
     InMemoryAgentConfigurator, InMemoryVoiceCloner, InMemoryVoiceRegistry,
 };
 use precall_webhook::domain::{
-    AgentId, CallId, Sweep, SweepAction, SweepPorts, SweepReason, SweepReport, SweepSettings,
-    VoiceId, VoiceName,
+    AgentId, CallId, Retirement, Sweep, SweepAction, SweepPorts, SweepReason, SweepReport,
+    SweepSettings, VoiceId, VoiceName,
 };
 use precall_webhook::ports::{
     AgentConfigurator, AgentSettings, AgentUpdate, Clock, VoiceCloner, VoiceEntry, VoiceRegistry,
@@ -66,8 +66,14 @@ impl World {
                 reuse_max_age: Duration::from_secs(REUSE as u64),
                 orphan_grace: Duration::from_secs(GRACE as u64),
                 max_call: Duration::from_secs(MAX_CALL as u64),
-                agent_defaults: AgentSettings::default(),
             },
+            Arc::new(Retirement::new(
+                cloner.clone(),
+                agents.clone(),
+                registry.clone(),
+                clock.clone(),
+                AgentSettings::default(),
+            )),
         );
         Self {
             cloner,

@@ -12,8 +12,8 @@ use precall_webhook::adapters::{
 };
 use precall_webhook::domain::{
     CallerKeySecret, GreetingTemplate, PersonaliseCall, PersonaliseError, PersonalisePorts,
-    PersonaliseSettings, PreCallEvent, RawPreCallEvent, RetryPolicy, Rollback, SampleLimits,
-    SampleUpload, VoiceSampleError,
+    PersonaliseSettings, PreCallEvent, RawPreCallEvent, Retirement, RetryPolicy, Rollback,
+    SampleLimits, SampleUpload, VoiceSampleError,
 };
 use precall_webhook::ports::{Clock, UpstreamError};
 
@@ -78,8 +78,14 @@ fn world_with_deadline(storage: bool, upstream_deadline: Duration) -> World {
             reuse_max_age: Duration::from_secs(86_400),
             caller_keys: CallerKeySecret::new("use-case"),
             max_live_clones: 0,
-            agent_defaults: Default::default(),
         },
+        Arc::new(Retirement::new(
+            cloner.clone(),
+            agents.clone(),
+            registry.clone(),
+            Arc::new(FixedClock),
+            Default::default(),
+        )),
     );
     World {
         cloner,
