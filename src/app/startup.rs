@@ -11,7 +11,7 @@ use anyhow::Context;
 use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 
-use super::config::Config;
+use super::config::{Config, LifecycleSettings};
 use super::http::{self, BodyLimits, WebhookApi};
 use crate::adapters::elevenlabs::{ElevenLabsClient, ElevenLabsConfig};
 use crate::adapters::resilience::{
@@ -22,11 +22,13 @@ use crate::adapters::{
     DiskSampleStore, InMemoryAgentConfigurator, InMemoryVoiceCloner, SymphoniaProbe, SystemClock,
 };
 use crate::adapters::{InMemoryDeliveryLedger, InMemorySeenEvents, InMemoryVoiceRegistry};
-use crate::app::service::{BackgroundWork, PostCallService, PreCallService, sweep_periodically};
+use crate::app::service::{
+    BackgroundWork, InitiationService, PostCallService, PreCallService, sweep_periodically,
+};
 use crate::domain::{
-    Cleanup, CleanupSettings, Deliveries, DeliverySettings, PersonaliseCall, PersonalisePorts,
-    PersonaliseSettings, ROLLBACK_BUDGET, ReleaseAfterCall, Retirement, RetryPolicy, Sweep,
-    SweepPorts, SweepSettings,
+    AgentUpdateMode, AnswerInitiation, Cleanup, CleanupSettings, Deliveries, DeliverySettings,
+    InitiationSettings, PersonaliseCall, PersonalisePorts, PersonaliseSettings, RING_WINDOW,
+    ROLLBACK_BUDGET, ReleaseAfterCall, Retirement, RetryPolicy, Sweep, SweepPorts, SweepSettings,
 };
 use crate::ports::{AgentConfigurator, Clock, SampleStore, VoiceCloner, VoiceRegistry};
 
@@ -174,9 +176,23 @@ pub fn build_services(config: &Config, backends: Backends) -> anyhow::Result<Ser
             reuse_max_age: config.lifecycle.reuse_max_age,
             caller_keys: config.caller_keys(),
             max_live_clones: config.lifecycle.max_live_clones,
+            agent_update: config.lifecycle.agent_update,
         },
         Arc::clone(&retirement),
     );
+    let initiation = InitiationService {
+        token: config.initiation.token.clone(),
+        use_case: Arc::new(AnswerInitiation::new(
+            Arc::clone(&registry),
+            Arc::clone(&backends.clock),
+            InitiationSettings {
+                caller_keys: config.caller_keys(),
+                greeting: config.first_message.clone(),
+                reuse_max_age: config.lifecycle.reuse_max_age,
+            },
+        )),
+        dynamic_variables: Arc::clone(&config.initiation.dynamic_variables),
+    };
     let background = BackgroundWork::new();
     let post_call = PostCallService {
         secret: config.post_call_secret.clone(),
@@ -197,7 +213,7 @@ pub fn build_services(config: &Config, backends: Backends) -> anyhow::Result<Ser
             clock: Arc::clone(&backends.clock),
         },
         SweepSettings {
-            reuse_max_age: config.lifecycle.reuse_max_age,
+            reuse_max_age: kept_for(&config.lifecycle),
             orphan_grace: config.lifecycle.orphan_grace,
             max_call: config.lifecycle.max_call,
         },
@@ -226,9 +242,20 @@ pub fn build_services(config: &Config, backends: Backends) -> anyhow::Result<Ser
         api: WebhookApi {
             pre_call: Arc::new(pre_call),
             post_call: Arc::new(post_call),
+            initiation: Arc::new(initiation),
         },
         sweep: Arc::new(sweep),
     })
+}
+
+/// How long after its last use the sweep keeps a live clone. In `override` mode a clone made
+/// by a pre-call webhook reaches its call only when that call rings and binds it, so it is kept
+/// at least the ring window — even with `VOICE_REUSE_MAX_AGE_SECONDS=0`.
+fn kept_for(lifecycle: &LifecycleSettings) -> Duration {
+    match lifecycle.agent_update {
+        AgentUpdateMode::Patch => lifecycle.reuse_max_age,
+        AgentUpdateMode::Override => lifecycle.reuse_max_age.max(RING_WINDOW),
+    }
 }
 
 /// A bound, ready-to-run server.

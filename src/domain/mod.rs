@@ -3,6 +3,7 @@
 //! codec library, no runtime I/O and no disk in here; time comes from the `Clock` port.
 
 mod agent_update;
+mod bearer_token;
 mod call_id;
 mod caller;
 mod caller_key;
@@ -11,6 +12,7 @@ mod delivery;
 mod event;
 mod greeting;
 mod identifiers;
+mod initiation;
 mod obtain_voice;
 mod outcome;
 mod personalise;
@@ -23,6 +25,7 @@ mod slots;
 mod sweep;
 pub mod voice_sample;
 
+pub use bearer_token::{BearerToken, BearerTokenError, MAX_TOKEN_CHARS, MIN_TOKEN_CHARS};
 pub use call_id::{CallId, MAX_CALL_ID_LEN};
 pub use caller::{CallerError, CallerInfo, CallerMetadata};
 pub use caller_key::{CallerKey, CallerKeySecret};
@@ -37,10 +40,14 @@ pub use greeting::{
     GreetingTemplate, GreetingTemplateError, NAME_PLACEHOLDER, UtcDateTime, VoiceName,
 };
 pub use identifiers::{AgentId, ConversationId, IdError, VoiceId};
+pub use initiation::{
+    AnswerInitiation, CallOverride, InitiationAnswer, InitiationRequest, InitiationSettings,
+    RING_WINDOW,
+};
 pub use outcome::{CallOutcome, Failure, NewVoice, PersonaliseError, Rollback};
 pub use personalise::{
-    PersonaliseCall, PersonalisePorts, PersonaliseSettings, Personalised, PreparedCall,
-    ROLLBACK_BUDGET,
+    AgentUpdateMode, PersonaliseCall, PersonalisePorts, PersonaliseSettings, Personalised,
+    PreparedCall, ROLLBACK_BUDGET,
 };
 pub use release::{CallEnded, PostCallKind, Release, ReleaseAfterCall};
 pub use retire::{Retired, Retirement};

@@ -21,6 +21,18 @@ pub(super) struct Obtained {
     pub(super) reused: bool,
 }
 
+impl Obtained {
+    /// No voice, and nothing done upstream.
+    pub(super) fn nothing() -> Self {
+        Self {
+            voice: None,
+            deadline: None,
+            after_uncertainty: false,
+            reused: false,
+        }
+    }
+}
+
 /// Where the clone loop stands.
 struct Progress {
     /// A voice for this conversation may exist on the platform.
@@ -40,12 +52,7 @@ impl PersonaliseCall {
         voice_may_exist: bool,
     ) -> Result<Obtained, Failure> {
         let Some((sample, name)) = &call.voice else {
-            return Ok(Obtained {
-                voice: None,
-                deadline: None,
-                after_uncertainty: false,
-                reused: false,
-            });
+            return Ok(Obtained::nothing());
         };
         let failed = |error: UpstreamError, voice_may_remain: bool| Failure {
             error: PersonaliseError::CloningFailed(error),

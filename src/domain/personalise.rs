@@ -51,6 +51,20 @@ pub struct PersonaliseSettings {
     /// Our own cap on registered clones (`VOICE_MAX_LIVE_CLONES`); zero leaves only the
     /// account's limit.
     pub max_live_clones: usize,
+    /// How the voice and greeting reach the call (`AGENT_UPDATE_MODE`).
+    pub agent_update: AgentUpdateMode,
+}
+
+/// How the voice and greeting reach the call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AgentUpdateMode {
+    /// PATCH the agent per pre-call webhook: simple, but every call on that agent hears the
+    /// last caller's voice.
+    #[default]
+    Patch,
+    /// Never PATCH: the clone is registered, and the conversation-initiation webhook puts it
+    /// on its one call. A clone without a caller key could reach no call, so none is made.
+    Override,
 }
 
 /// Time allowed to delete a voice (or to read an agent back) after the agent update failed.
@@ -194,6 +208,13 @@ impl PersonaliseCall {
         // is kept even when the clone fails (that is when an operator wants to listen to it).
         let store = OptionFuture::from(self.store_sample(&call));
         let obtain = async {
+            if self.settings.agent_update == AgentUpdateMode::Override && call.caller_key.is_none()
+            {
+                tracing::warn!(
+                    "override mode without a caller phone number: no call could find a clone, so none is made"
+                );
+                return Ok(Obtained::nothing());
+            }
             match self.reuse(&call).await {
                 Some(voice) => Ok(Obtained {
                     voice: Some(voice),
@@ -219,16 +240,17 @@ impl PersonaliseCall {
             voice_id: voice.as_ref().map(|v| v.voice_id.clone()),
             first_message: call.greeting.clone(),
         };
-        let agent_updated = if update.is_empty() {
-            false
-        } else {
-            // Without a clone, the greeting's deadline starts now.
-            let deadline = deadline
-                .unwrap_or_else(|| self.ports.clock.now() + self.settings.upstream_deadline);
-            self.update_agent(&call.agent_id, &update, deadline, reused)
-                .await?;
-            true
-        };
+        let agent_updated =
+            if update.is_empty() || self.settings.agent_update == AgentUpdateMode::Override {
+                false
+            } else {
+                // Without a clone, the greeting's deadline starts now.
+                let deadline = deadline
+                    .unwrap_or_else(|| self.ports.clock.now() + self.settings.upstream_deadline);
+                self.update_agent(&call.agent_id, &update, deadline, reused)
+                    .await?;
+                true
+            };
 
         Ok(Personalised {
             outcome: CallOutcome {

@@ -49,8 +49,9 @@ impl PostCallKind {
 pub struct CallEnded {
     /// `data.conversation_id`: the conversation of the pre-call webhook.
     pub conversation_id: Option<ConversationId>,
-    /// The call bound at conversation initiation (`call_sid`, `call_id`, `CallSid`).
-    pub call_id: Option<CallId>,
+    /// The ids of the call, one of which was bound at conversation initiation (`call_sid`,
+    /// `call_id`, `CallSid`: a SIP call has two, and was bound with its `call_id`).
+    pub call_ids: Vec<CallId>,
     /// `conversation_config_override.tts.voice_id` we answered at initiation, if any.
     pub override_voice_id: Option<VoiceId>,
 }
@@ -99,10 +100,10 @@ impl ReleaseAfterCall {
         {
             return Ok(Some(entry));
         }
-        if let Some(call) = &ended.call_id
-            && let Some(entry) = self.registry.by_call(call).await?
-        {
-            return Ok(Some(entry));
+        for call in &ended.call_ids {
+            if let Some(entry) = self.registry.by_call(call).await? {
+                return Ok(Some(entry));
+            }
         }
         match &ended.override_voice_id {
             Some(voice_id) => self.registry.by_voice(voice_id).await,

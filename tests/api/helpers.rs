@@ -303,6 +303,21 @@ impl TestApp {
         send(request).await
     }
 
+    /// POSTs `body` to `/webhook/conversation-initiation` with `Authorization: <authorization>`
+    /// (none when `None`), as ElevenLabs does at ring time.
+    pub async fn initiate(&self, authorization: Option<&str>, body: Vec<u8>) -> reqwest::Response {
+        let request = self
+            .client
+            .post(self.url("/webhook/conversation-initiation"))
+            .header("content-type", "application/json")
+            .body(body);
+        let request = match authorization {
+            Some(value) => request.header("authorization", value),
+            None => request,
+        };
+        send(request).await
+    }
+
     /// GETs `path`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         send(self.client.get(self.url(path))).await

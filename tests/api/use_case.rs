@@ -78,6 +78,7 @@ fn world_with_deadline(storage: bool, upstream_deadline: Duration) -> World {
             reuse_max_age: Duration::from_secs(86_400),
             caller_keys: CallerKeySecret::new("use-case"),
             max_live_clones: 0,
+            agent_update: Default::default(),
         },
         Arc::new(Retirement::new(
             cloner.clone(),

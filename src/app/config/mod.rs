@@ -2,6 +2,7 @@
 //! runs). Every variable is read and checked up front; all problems are reported together,
 //! one line per variable, and the service never starts half-configured.
 
+mod initiation;
 mod log;
 mod reader;
 mod settings;
@@ -21,6 +22,7 @@ use crate::domain::{
 };
 use crate::ports::AgentSettings;
 
+pub use initiation::{InitiationConfig, OWN_DYNAMIC_VARIABLES};
 pub use log::{LogConfig, LogFormat, LogLevel};
 pub use settings::{LifecycleSettings, ReliabilitySettings, UpstreamSettings};
 
@@ -73,6 +75,8 @@ pub struct Config {
     pub post_call_secret: WebhookSecret,
     /// `POST_CALL_MAX_BODY_MB`, in bytes: audio events are large.
     pub post_call_max_body_bytes: u64,
+    /// The conversation-initiation webhook: its token and dynamic-variable defaults.
+    pub initiation: InitiationConfig,
 }
 
 impl Config {
@@ -230,6 +234,15 @@ impl Config {
         let max_call = r.parse_with("MAX_CALL_SECONDS", "3600", |v| {
             whole(v, 1, 7 * 86_400).map(|n| Duration::from_secs(n as u64))
         });
+        let agent_update =
+            r.parse_with("AGENT_UPDATE_MODE", "patch", initiation::agent_update_mode);
+        let initiation_token =
+            r.optional_with("CONVERSATION_INITIATION_TOKEN", initiation::bearer_token);
+        let dynamic_variables = r.parse_with(
+            "INITIATION_DYNAMIC_VARIABLES",
+            "{}",
+            initiation::dynamic_variables,
+        );
         let default_voice = r.optional_with("AGENT_DEFAULT_VOICE_ID", |v| {
             VoiceId::parse(v.trim()).map_err(|e| e.to_string())
         });
@@ -276,6 +289,8 @@ impl Config {
             Some(sweep_interval),
             Some(orphan_grace),
             Some(max_call),
+            Some(agent_update),
+            Some(dynamic_variables),
         ) = (
             webhook_secret,
             api_base_url,
@@ -308,6 +323,8 @@ impl Config {
             sweep_interval,
             orphan_grace,
             max_call,
+            agent_update,
+            dynamic_variables,
         )
         else {
             return Err(ConfigErrors(vec!["configuration incomplete".into()]));
@@ -369,10 +386,15 @@ impl Config {
                 sweep_interval,
                 orphan_grace,
                 max_call,
+                agent_update,
             },
             caller_key_secret,
             post_call_secret: post_call_secret.unwrap_or_else(|| config_webhook_secret.clone()),
             post_call_max_body_bytes: (post_call_max_mb * 1_000_000.0).round() as u64,
+            initiation: InitiationConfig {
+                token: initiation_token,
+                dynamic_variables: dynamic_variables.into(),
+            },
         };
         config.shutdown_grace = shutdown_grace.unwrap_or_else(|| config.longest_webhook());
         Ok(config)

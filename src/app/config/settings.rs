@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::domain::AgentUpdateMode;
 use crate::ports::AgentSettings;
 
 /// How the service treats ElevenLabs: timeouts and retries.
@@ -64,4 +65,7 @@ pub struct LifecycleSettings {
     /// `MAX_CALL_SECONDS`: a clone bound to a call is released this long after binding even
     /// without its post-call event.
     pub max_call: Duration,
+    /// `AGENT_UPDATE_MODE`: PATCH the agent per pre-call webhook, or leave it alone and put the
+    /// voice on each call through the conversation-initiation webhook.
+    pub agent_update: AgentUpdateMode,
 }

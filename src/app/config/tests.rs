@@ -7,7 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::*;
-use crate::domain::WebhookSecret;
+use crate::domain::{AgentUpdateMode, WebhookSecret};
 
 fn from(pairs: &[(&str, &str)], offline: bool) -> Result<Config, ConfigErrors> {
     let map: HashMap<String, String> = pairs
@@ -236,4 +236,70 @@ fn sweep_defaults_zero_turns_it_off_and_bad_values_are_refused() {
             "MAX_CALL_SECONDS"
         ]
     );
+}
+
+#[test]
+fn the_initiation_webhook_is_off_by_default_and_its_variables_are_checked() {
+    let c = from(&KEYS, false).unwrap();
+    assert!(c.initiation.token.is_none(), "off without a token");
+    assert!(c.initiation.dynamic_variables.is_empty());
+    assert_eq!(c.lifecycle.agent_update, AgentUpdateMode::Patch);
+
+    let mut vars = KEYS.to_vec();
+    vars.extend([
+        ("CONVERSATION_INITIATION_TOKEN", " a-long-enough-token-123 "),
+        (
+            "INITIATION_DYNAMIC_VARIABLES",
+            r#"{"account_tier":"standard","max_minutes":30,"vip":false}"#,
+        ),
+        ("AGENT_UPDATE_MODE", "Override"),
+    ]);
+    let c = from(&vars, false).unwrap();
+    let token = c.initiation.token.as_ref().unwrap();
+    assert!(token.admits(Some(b"Bearer a-long-enough-token-123")));
+    assert_eq!(c.initiation.dynamic_variables["max_minutes"], 30);
+    assert_eq!(c.lifecycle.agent_update, AgentUpdateMode::Override);
+    assert!(!format!("{c:?}").contains("a-long-enough-token-123"));
+
+    for (name, value, why) in [
+        ("CONVERSATION_INITIATION_TOKEN", "short", "16 to 512"),
+        (
+            "CONVERSATION_INITIATION_TOKEN",
+            "has spaces in the token",
+            "visible ASCII",
+        ),
+        ("INITIATION_DYNAMIC_VARIABLES", "[1]", "JSON object"),
+        (
+            "INITIATION_DYNAMIC_VARIABLES",
+            r#"{"system__time":"x"}"#,
+            "reserved",
+        ),
+        (
+            "INITIATION_DYNAMIC_VARIABLES",
+            r#"{"caller_name":"x"}"#,
+            "set by the service",
+        ),
+        (
+            "INITIATION_DYNAMIC_VARIABLES",
+            r#"{"tier":null}"#,
+            "string, a number",
+        ),
+        (
+            "INITIATION_DYNAMIC_VARIABLES",
+            r#"{"tier":{"a":1}}"#,
+            "string, a number",
+        ),
+        ("AGENT_UPDATE_MODE", "sometimes", "patch or override"),
+    ] {
+        let mut vars = KEYS.to_vec();
+        vars.push((name, value));
+        let err = from(&vars, false).unwrap_err().to_string();
+        assert!(
+            err.starts_with(name) && err.contains(why),
+            "{name}={value}: {err}"
+        );
+        if name == "CONVERSATION_INITIATION_TOKEN" {
+            assert!(!err.contains(value), "the token is not echoed: {err}");
+        }
+    }
 }

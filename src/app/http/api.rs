@@ -9,9 +9,14 @@ use tracing::Instrument;
 
 use super::body::{PostCallBody, SignatureParam, WebhookBody};
 use super::errors::{ApiError, WebhookResponse};
+use super::initiation_payload::parse_initiation;
+use super::initiation_request::{InitiationAuth, InitiationBody};
+use super::initiation_response::{InitiationResponse, answer_payload};
 use super::post_call_response::PostCallResponse;
 use super::schema::{CallerInfoPayload, Health, PostCallAction, PostCallAnswer, WebhookSuccess};
-use crate::app::service::{Handled, PostCallOutcome, PostCallService, PreCallService, SignedBody};
+use crate::app::service::{
+    Handled, InitiationService, PostCallOutcome, PostCallService, PreCallService, SignedBody,
+};
 use crate::domain::CallOutcome;
 
 /// The service name reported by `/health`.
@@ -32,6 +37,8 @@ pub struct WebhookApi {
     pub pre_call: Arc<PreCallService>,
     /// The post-call webhook's application service.
     pub post_call: Arc<PostCallService>,
+    /// The conversation-initiation webhook's application service.
+    pub initiation: Arc<InitiationService>,
 }
 
 #[OpenApi]
@@ -118,6 +125,59 @@ impl WebhookApi {
                 error.into()
             }
         }
+    }
+
+    /// Conversation initiation: this call's voice and greeting, from the registry
+    ///
+    /// ElevenLabs' own conversation-initiation ("client data") webhook, called when a Twilio or
+    /// SIP call to the agent rings. The caller's clone — made or reused by a pre-call webhook,
+    /// found by the caller key of `caller_id` — is bound to the call (`call_sid`, or `call_id`
+    /// for SIP) and its voice and greeting are returned as `conversation_config_override`, for
+    /// this call alone: two calls on one agent at once each hear their own caller's voice. The
+    /// same call asked again gets the same clone. Nothing here calls ElevenLabs.
+    ///
+    /// **Auth**: `Authorization: Bearer <CONVERSATION_INITIATION_TOKEN>` (a request header of
+    /// the webhook on the ElevenLabs side); without the variable the endpoint answers `404`.
+    /// **Always `200` once authenticated**: without a clone (or a number, a call id, a readable
+    /// body) the answer is the neutral one — `type` and `dynamic_variables` with `caller_name`
+    /// `""`, `voice_personalised` `false` and the `INITIATION_DYNAMIC_VARIABLES` defaults.
+    /// The agent must allow the overrides once: `precall-webhook agent enable-overrides ID`.
+    #[oai(
+        path = "/webhook/conversation-initiation",
+        method = "post",
+        tag = "ApiTags::Webhook"
+    )]
+    async fn conversation_initiation(
+        &self,
+        auth: InitiationAuth,
+        body: InitiationBody,
+    ) -> InitiationResponse {
+        let span = tracing::info_span!("conversation_initiation");
+        async {
+            if let Err(refusal) = self.initiation.authorize(auth.0.as_deref()) {
+                tracing::warn!(%refusal, "conversation initiation refused");
+                return refusal.into();
+            }
+            let request = match body.read().await {
+                Ok(bytes) => parse_initiation(&bytes),
+                Err(error) => {
+                    tracing::warn!(%error, "conversation initiation body unreadable: neutral answer");
+                    Default::default()
+                }
+            };
+            let answer = self.initiation.answer(&request).await;
+            tracing::info!(
+                status = 200,
+                voice_id = answer.voice.as_ref().map(|v| v.voice_id.as_str()),
+                "conversation initiation answered"
+            );
+            InitiationResponse::Ok(Json(answer_payload(
+                answer,
+                self.initiation.dynamic_variables(),
+            )))
+        }
+        .instrument(span)
+        .await
     }
 
     /// Post-call webhook: release the call's clone

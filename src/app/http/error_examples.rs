@@ -161,16 +161,53 @@ pub fn examples(status: u16) -> &'static [ErrorExample] {
     }
 }
 
-/// The body of an error answered with `STATUS`: an [`ErrorBody`] whose `error_code` is one of
-/// the codes of that status. With several codes, the schema is a `oneOf` with one branch per
-/// code, each with its own example.
-pub struct ErrorsOf<const STATUS: u16>;
+/// The codes `POST /webhook/conversation-initiation` answers with `status` (it answers `200`
+/// to everything else once authenticated).
+pub fn initiation_examples(status: u16) -> &'static [ErrorExample] {
+    use ErrorCode::*;
+    match status {
+        401 => {
+            const {
+                &[ErrorExample::new(
+                    Unauthorized,
+                    "Missing or wrong bearer token in the Authorization header",
+                    None,
+                )]
+            }
+        }
+        404 => {
+            const {
+                &[ErrorExample::new(
+                    NotFound,
+                    "The conversation-initiation webhook is off (CONVERSATION_INITIATION_TOKEN is not set)",
+                    None,
+                )]
+            }
+        }
+        _ => &[],
+    }
+}
 
-impl<const STATUS: u16> Payload for ErrorsOf<STATUS> {
+/// Which endpoint's examples an [`ErrorsOf`] documents: `POST /webhook`'s.
+pub const WEBHOOK: u8 = 0;
+/// Which endpoint's examples an [`ErrorsOf`] documents: the conversation-initiation webhook's.
+pub const INITIATION: u8 = 1;
+
+/// The body of an error answered with `STATUS` by the endpoint `ENDPOINT` ([`WEBHOOK`] or
+/// [`INITIATION`]): an [`ErrorBody`] whose `error_code` is one of the codes of that status.
+/// With several codes, the schema is a `oneOf` with one branch per code, each with its own
+/// example.
+pub struct ErrorsOf<const STATUS: u16, const ENDPOINT: u8 = WEBHOOK>;
+
+impl<const STATUS: u16, const ENDPOINT: u8> Payload for ErrorsOf<STATUS, ENDPOINT> {
     const CONTENT_TYPE: &'static str = <Json<ErrorBody> as Payload>::CONTENT_TYPE;
 
     fn schema_ref() -> MetaSchemaRef {
-        let mut branches: Vec<MetaSchemaRef> = examples(STATUS).iter().map(branch).collect();
+        let examples = match ENDPOINT {
+            INITIATION => initiation_examples(STATUS),
+            _ => examples(STATUS),
+        };
+        let mut branches: Vec<MetaSchemaRef> = examples.iter().map(branch).collect();
         match branches.len() {
             0 => ErrorBody::schema_ref(),
             1 => branches.remove(0),

@@ -117,7 +117,7 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self.code {
             ErrorCode::InvalidPayload | ErrorCode::InvalidVoiceSample => 400,
-            ErrorCode::InvalidSignature => 401,
+            ErrorCode::InvalidSignature | ErrorCode::Unauthorized => 401,
             ErrorCode::RequestTimeout => 408,
             ErrorCode::DuplicateConversation => 409,
             ErrorCode::PayloadTooLarge => 413,
@@ -311,6 +311,7 @@ mod tests {
             (ErrorCode::InvalidPayload, 400),
             (ErrorCode::InvalidVoiceSample, 400),
             (ErrorCode::InvalidSignature, 401),
+            (ErrorCode::Unauthorized, 401),
             (ErrorCode::RequestTimeout, 408),
             (ErrorCode::DuplicateConversation, 409),
             (ErrorCode::Busy, 503),
@@ -342,8 +343,13 @@ mod tests {
     #[test]
     fn each_status_documents_exactly_the_codes_it_is_sent_with() {
         use super::super::error_examples::examples;
-        // Unknown paths and methods are answered by the router: they never reach the webhook.
-        let router_level = [ErrorCode::NotFound, ErrorCode::MethodNotAllowed];
+        // Unknown paths and methods are answered by the router, and a wrong bearer token by the
+        // conversation-initiation webhook: they never come from `POST /webhook`.
+        let router_level = [
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::Unauthorized,
+        ];
         for code in all_codes() {
             let status = ApiError::new(code, "x").status();
             let documented = examples(status).iter().any(|e| e.code == code);

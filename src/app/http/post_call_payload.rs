@@ -95,10 +95,12 @@ fn text(value: Option<&Value>) -> Option<&str> {
 }
 
 impl CallIds {
-    fn call_id(&self) -> Option<CallId> {
+    /// Every valid id: a SIP call has both a `call_sid` and the `call_id` its conversation
+    /// initiation was bound with.
+    fn call_ids(&self) -> impl Iterator<Item = CallId> + '_ {
         [&self.call_sid, &self.call_id, &self.twilio_call_sid]
             .into_iter()
-            .find_map(|v| text(v.as_ref()).and_then(CallId::parse))
+            .filter_map(|v| text(v.as_ref()).and_then(CallId::parse))
     }
 }
 
@@ -117,10 +119,16 @@ pub fn parse(body: &[u8]) -> Result<PostCallPayload, PostCallPayloadError> {
     let data = envelope.data.unwrap_or_default();
     let conversation = data.conversation_id.unwrap_or_default();
     let metadata = data.metadata.unwrap_or_default();
-    let call_id = [metadata.phone_call, metadata.body]
-        .into_iter()
+    let mut call_ids: Vec<CallId> = Vec::new();
+    for id in [metadata.phone_call, metadata.body]
+        .iter()
         .flatten()
-        .find_map(|ids| ids.call_id());
+        .flat_map(CallIds::call_ids)
+    {
+        if !call_ids.contains(&id) {
+            call_ids.push(id);
+        }
+    }
     let override_voice_id = data
         .conversation_initiation_client_data
         .and_then(|c| c.conversation_config_override)
@@ -131,7 +139,7 @@ pub fn parse(body: &[u8]) -> Result<PostCallPayload, PostCallPayloadError> {
         event_timestamp,
         ended: CallEnded {
             conversation_id: ConversationId::parse(conversation.as_str()).ok(),
-            call_id,
+            call_ids,
             override_voice_id,
         },
         conversation,
@@ -162,7 +170,7 @@ mod tests {
         assert_eq!(parsed.event_timestamp, "1796161275");
         assert_eq!(parsed.conversation, "conv_01");
         assert_eq!(parsed.ended.conversation_id.unwrap().as_str(), "conv_01");
-        assert_eq!(parsed.ended.call_id.unwrap().as_str(), "CA5b2f");
+        assert_eq!(parsed.ended.call_ids[0].as_str(), "CA5b2f");
         assert_eq!(
             parsed.ended.override_voice_id.unwrap().as_str(),
             "c38kUX8pkfYO2kHyqfFy"
@@ -176,15 +184,26 @@ mod tests {
                      "metadata": {"type": "sip", "body": {"call_sid": "a84b4c76@pbx.example"}}}});
         let parsed = parse(sip.to_string().as_bytes()).unwrap();
         assert_eq!(parsed.event_timestamp, "1796161275");
-        assert_eq!(
-            parsed.ended.call_id.unwrap().as_str(),
-            "a84b4c76@pbx.example"
-        );
+        assert_eq!(parsed.ended.call_ids[0].as_str(), "a84b4c76@pbx.example");
         let twilio = json!({"type": "call_initiation_failure", "event_timestamp": 1,
             "data": {"conversation_id": "conv_03",
                      "metadata": {"type": "twilio", "body": {"CallSid": "CA77", "CallStatus": "busy"}}}});
         let parsed = parse(twilio.to_string().as_bytes()).unwrap();
-        assert_eq!(parsed.ended.call_id.unwrap().as_str(), "CA77");
+        assert_eq!(parsed.ended.call_ids[0].as_str(), "CA77");
+    }
+
+    #[test]
+    fn a_sip_transcription_carries_both_its_call_sid_and_the_call_id_it_was_initiated_with() {
+        let body = include_bytes!("../../../tests/fixtures/post_call/transcription_sip.json");
+        let parsed = parse(body).unwrap();
+        let ids: Vec<&str> = parsed.ended.call_ids.iter().map(CallId::as_str).collect();
+        assert_eq!(
+            ids,
+            [
+                "sip_9a8b7c6d5e4f",
+                "3c5e2b7a-9f41-4d0e-8c1a-6b2d9e0f7a51@sip.example.net"
+            ]
+        );
     }
 
     #[test]

@@ -132,6 +132,8 @@ pub enum ErrorCode {
     InvalidVoiceSample,
     /// The `elevenlabs-signature` header is missing, malformed, wrong, or outside ±30 minutes.
     InvalidSignature,
+    /// The conversation-initiation webhook was called without the right bearer token.
+    Unauthorized,
     /// The body did not arrive in time.
     RequestTimeout,
     /// The `conversation_id` was already delivered with a different body.

@@ -3,11 +3,13 @@
 //! so that HTTP handlers only convert between HTTP and these types.
 
 mod background;
+mod initiation;
 mod post_call;
 mod pre_call;
 mod sweep;
 
 pub use background::BackgroundWork;
+pub use initiation::{InitiationRefusal, InitiationService};
 pub use post_call::{PostCallError, PostCallOutcome, PostCallService};
 pub use pre_call::{Handled, PreCallError, PreCallFailure, PreCallService, SignedBody};
 pub use sweep::{FIRST_SWEEP_AFTER, sweep_periodically};
