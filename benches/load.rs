@@ -10,20 +10,19 @@
 //! The mock upstream and the load generator share the machine with the server, so the figures
 //! are a floor.
 
+mod support;
+
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use tokio::sync::Semaphore;
-use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
-const SECRET: &str = "bench-secret";
+use support::{free_port, mock_upstream, peak_rss_mb, quantile, sign, start_server, wait_until_up};
+
 const BOUNDARY: &str = "precallbenchboundary";
 
 #[derive(Clone, Copy)]
@@ -62,18 +61,6 @@ fn audio(sample: Sample) -> Bytes {
     Bytes::from(wav)
 }
 
-fn sign(timestamp: u64, body: &[u8]) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()) else {
-        unreachable!("HMAC takes keys of any length")
-    };
-    mac.update(format!("{timestamp}.").as_bytes());
-    mac.update(body);
-    format!(
-        "t={timestamp},v0={}",
-        hex::encode(mac.finalize().into_bytes())
-    )
-}
-
 /// Body and content type of request `i`.
 fn request_body(i: usize, audio: &Bytes, encoding: Encoding) -> (Vec<u8>, String) {
     let meta = format!(
@@ -97,96 +84,16 @@ fn request_body(i: usize, audio: &Bytes, encoding: Encoding) -> (Vec<u8>, String
     }
 }
 
-async fn mock_upstream() -> MockServer {
-    let upstream = MockServer::builder()
-        .disable_request_recording()
-        .start()
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/voices/add"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"voice_id": "voice_bench", "requires_verification": false}),
-        ))
-        .mount(&upstream)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path_regex("^/v1/convai/agents/.+$"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({})))
-        .mount(&upstream)
-        .await;
-    upstream
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(3999)
-}
-
-fn start_server(upstream: &MockServer, port: u16) -> Child {
-    let vars: HashMap<&str, String> = HashMap::from([
-        ("ELEVENLABS_API_KEY", "sk_bench".to_owned()),
-        ("ELEVENLABS_WEBHOOK_SECRET", SECRET.to_owned()),
-        ("ELEVENLABS_API_BASE_URL", upstream.uri()),
-        ("PRECALL_WEBHOOK_HOST", "127.0.0.1".to_owned()),
-        ("PRECALL_WEBHOOK_PORT", port.to_string()),
-        ("LOG_LEVEL", "ERROR".to_owned()),
-    ]);
-    // Settings to try (MAX_CONCURRENT_CLONES=8, CLONE_QUEUE_TIMEOUT_SECONDS=30, LOG_LEVEL=INFO…)
-    // pass through from the bench's own environment.
-    let overrides = std::env::vars().filter(|(k, _)| {
-        k.starts_with("CLONE_")
-            || k.starts_with("MAX_")
-            || k.starts_with("CIRCUIT_")
-            || k == "LOG_LEVEL"
-    });
-    match Command::new(env!("CARGO_BIN_EXE_precall-webhook"))
-        .arg("serve")
-        .env_clear()
-        .envs(vars)
-        .envs(overrides)
-        .stdout(if std::env::var_os("LOG_LEVEL").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .stderr(Stdio::inherit())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(e) => panic!("cannot start the server: {e}"),
-    }
-}
-
-fn peak_rss_mb(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 async fn run(scenario: &Scenario, upstream: &MockServer) -> Report {
     let port = free_port();
-    let mut server = start_server(upstream, port);
+    let mut server = start_server(upstream, port, &[]);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(scenario.connections)
         .timeout(Duration::from_secs(120))
         .build()
         .unwrap_or_default();
-    for _ in 0..100 {
-        if client.get(format!("{base}/health")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_up(&client, &base).await;
 
     let audio = audio(scenario.sample);
     let url = format!("{base}/webhook");
@@ -247,14 +154,10 @@ async fn run(scenario: &Scenario, upstream: &MockServer) -> Report {
     let _ = server.kill();
     let _ = server.wait();
     latencies.sort();
-    let pick = |q: f64| {
-        let i = ((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1));
-        latencies.get(i).copied().unwrap_or_default()
-    };
     Report {
         requests_per_second: scenario.requests as f64 / elapsed.as_secs_f64(),
-        p50: pick(0.50),
-        p99: pick(0.99),
+        p50: quantile(&latencies, 0.50),
+        p99: quantile(&latencies, 0.99),
         errors,
         peak_rss_mb,
     }
