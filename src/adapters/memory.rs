@@ -1,7 +1,7 @@
 //! In-memory stand-ins for the agent configurator and the sample store (the voice platform's
 //! is in `memory_cloner`). They keep state like the platform does (agents remember their
-//! settings), record every call and can be told to fail; the offline mode and the tests run on
-//! them.
+//! settings and override permissions), record every call and can be told to fail; the offline
+//! mode and the tests run on them.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -12,8 +12,8 @@ use bytes::Bytes;
 
 use crate::domain::{AgentId, ConversationId};
 use crate::ports::{
-    AgentConfigurator, AgentSettings, AgentUpdate, SampleStore, SampleStoreError, SampleToStore,
-    StoredSample, UpstreamError,
+    AgentConfigurator, AgentSettings, AgentUpdate, OverridePermissions, SampleStore,
+    SampleStoreError, SampleToStore, StoredSample, UpstreamError,
 };
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -35,6 +35,10 @@ struct AgentState {
     updates: Vec<RecordedAgentUpdate>,
     /// What each agent has now.
     agents: HashMap<AgentId, AgentSettings>,
+    /// The override permissions each agent has now (all off until enabled).
+    permissions: HashMap<AgentId, OverridePermissions>,
+    /// Enabling permissions answers success but keeps nothing, as ElevenLabs has been seen to.
+    drop_permissions: bool,
     failure: Option<UpstreamError>,
     /// Updates still to apply whose answer is then "lost" (returned as uncertain).
     lost_answers: usize,
@@ -80,6 +84,21 @@ impl InMemoryAgentConfigurator {
     /// Every successful update so far, in order.
     pub fn updates(&self) -> Vec<RecordedAgentUpdate> {
         lock(&self.state).updates.clone()
+    }
+
+    /// The override permissions the agent has now, as `read_override_permissions` would say.
+    pub fn override_permissions(&self, agent_id: &AgentId) -> OverridePermissions {
+        lock(&self.state)
+            .permissions
+            .get(agent_id)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Makes every following enabling of override permissions succeed but keep nothing
+    /// (`false` to keep them again), as ElevenLabs has been seen to do.
+    pub fn drop_override_permissions(&self, drop: bool) {
+        lock(&self.state).drop_permissions = drop;
     }
 }
 
@@ -127,6 +146,35 @@ impl AgentConfigurator for InMemoryAgentConfigurator {
         }
         Ok(state.agents.get(agent_id).cloned().unwrap_or_default())
     }
+
+    async fn enable_override_permissions(
+        &self,
+        agent_id: &AgentId,
+        _deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        let mut state = lock(&self.state);
+        if let Some(error) = state.failure.clone() {
+            return Err(error);
+        }
+        if !state.drop_permissions {
+            state
+                .permissions
+                .insert(agent_id.clone(), OverridePermissions::ALL);
+        }
+        Ok(())
+    }
+
+    async fn read_override_permissions(
+        &self,
+        agent_id: &AgentId,
+        _deadline: Instant,
+    ) -> Result<OverridePermissions, UpstreamError> {
+        let state = lock(&self.state);
+        if let Some(error) = state.read_failure.clone() {
+            return Err(error);
+        }
+        Ok(state.permissions.get(agent_id).copied().unwrap_or_default())
+    }
 }
 
 /// A sample kept by [`InMemorySampleStore`].
@@ -173,5 +221,58 @@ impl SampleStore for InMemorySampleStore {
             bytes: sample.sample.bytes().clone(),
         });
         Ok(StoredSample { key })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    fn agent(id: &str) -> AgentId {
+        AgentId::parse(id).unwrap()
+    }
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_secs(5)
+    }
+
+    #[tokio::test]
+    async fn enabling_overrides_turns_all_three_on_for_that_agent_only() {
+        let agents = InMemoryAgentConfigurator::new();
+
+        agents
+            .enable_override_permissions(&agent("agent_1"), soon())
+            .await
+            .unwrap();
+
+        assert_eq!(
+            agents
+                .read_override_permissions(&agent("agent_1"), soon())
+                .await,
+            Ok(OverridePermissions::ALL)
+        );
+        assert_eq!(
+            agents.override_permissions(&agent("agent_2")),
+            OverridePermissions::default()
+        );
+        assert!(agents.updates().is_empty(), "voice and greeting untouched");
+    }
+
+    #[tokio::test]
+    async fn told_to_drop_them_it_answers_success_and_keeps_nothing() {
+        let agents = InMemoryAgentConfigurator::new();
+        agents.drop_override_permissions(true);
+
+        agents
+            .enable_override_permissions(&agent("agent_1"), soon())
+            .await
+            .unwrap();
+
+        assert_eq!(
+            agents.override_permissions(&agent("agent_1")),
+            OverridePermissions::default()
+        );
     }
 }

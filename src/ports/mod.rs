@@ -12,7 +12,7 @@ mod upstream_error;
 mod voice_cloner;
 mod voice_registry;
 
-pub use agent_configurator::{AgentConfigurator, AgentSettings, AgentUpdate};
+pub use agent_configurator::{AgentConfigurator, AgentSettings, AgentUpdate, OverridePermissions};
 pub use audio_probe::AudioProbe;
 pub use clock::Clock;
 pub use clone_permits::{ClonePermit, ClonePermits};

@@ -1,5 +1,6 @@
 //! Agent personalisation: `PATCH /v1/convai/agents/{agent_id}` with only the parts that apply,
-//! and `GET` of the same agent to read back what it has.
+//! and `GET` of the same agent to read back what it has; the same two calls turn on and read
+//! the agent's override permissions (their JSON is in `agent_overrides`).
 
 use std::time::{Duration, Instant};
 
@@ -7,9 +8,12 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::agent_overrides::{AgentOverridesModel, enable_body};
 use super::client::{CallError, ElevenLabsClient, Replay};
 use crate::domain::{AgentId, VoiceId};
-use crate::ports::{AgentConfigurator, AgentSettings, AgentUpdate, UpstreamError};
+use crate::ports::{
+    AgentConfigurator, AgentSettings, AgentUpdate, OverridePermissions, UpstreamError,
+};
 
 /// The parts of `GetAgentResponseModel` we read.
 #[derive(Deserialize, Default)]
@@ -51,6 +55,50 @@ pub(super) fn patch_body(update: &AgentUpdate) -> Value {
     json!({ "conversation_config": config })
 }
 
+impl ElevenLabsClient {
+    /// `PATCH`es the agent with `body`; it converges, so it is retried as idempotent.
+    async fn patch_agent(
+        &self,
+        operation: &'static str,
+        agent_id: &AgentId,
+        body: &Value,
+        deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        let url = self.url(&["v1", "convai", "agents", agent_id.as_str()]);
+        self.call(
+            operation,
+            Replay::Idempotent,
+            deadline,
+            Duration::ZERO,
+            || self.http().patch(url.clone()).json(body),
+        )
+        .await
+        .map(|_| ())
+        .map_err(CallError::into_upstream)
+    }
+
+    /// `GET`s the agent and reads the parts `T` models from it.
+    async fn get_agent<T: serde::de::DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        agent_id: &AgentId,
+        deadline: Instant,
+    ) -> Result<T, UpstreamError> {
+        let url = self.url(&["v1", "convai", "agents", agent_id.as_str()]);
+        let body = self
+            .call(operation, Replay::Safe, deadline, Duration::ZERO, || {
+                self.http().get(url.clone())
+            })
+            .await
+            .map_err(CallError::into_upstream)?;
+        serde_json::from_slice(&body).map_err(|e| {
+            UpstreamError::Unavailable(format!(
+                "{operation}: unexpected answer from ElevenLabs: {e}"
+            ))
+        })
+    }
+}
+
 #[async_trait]
 impl AgentConfigurator for ElevenLabsClient {
     async fn update_agent(
@@ -59,18 +107,8 @@ impl AgentConfigurator for ElevenLabsClient {
         update: &AgentUpdate,
         deadline: Instant,
     ) -> Result<(), UpstreamError> {
-        let url = self.url(&["v1", "convai", "agents", agent_id.as_str()]);
-        let body = patch_body(update);
-        self.call(
-            "update agent",
-            Replay::Idempotent,
-            deadline,
-            Duration::ZERO,
-            || self.http().patch(url.clone()).json(&body),
-        )
-        .await
-        .map(|_| ())
-        .map_err(CallError::into_upstream)
+        self.patch_agent("update agent", agent_id, &patch_body(update), deadline)
+            .await
     }
 
     async fn read_agent(
@@ -78,18 +116,7 @@ impl AgentConfigurator for ElevenLabsClient {
         agent_id: &AgentId,
         deadline: Instant,
     ) -> Result<AgentSettings, UpstreamError> {
-        let url = self.url(&["v1", "convai", "agents", agent_id.as_str()]);
-        let body = self
-            .call("read agent", Replay::Safe, deadline, Duration::ZERO, || {
-                self.http().get(url.clone())
-            })
-            .await
-            .map_err(CallError::into_upstream)?;
-        let model: AgentModel = serde_json::from_slice(&body).map_err(|e| {
-            UpstreamError::Unavailable(format!(
-                "read agent: unexpected answer from ElevenLabs: {e}"
-            ))
-        })?;
+        let model: AgentModel = self.get_agent("read agent", agent_id, deadline).await?;
         let config = model.conversation_config;
         Ok(AgentSettings {
             voice_id: config
@@ -98,5 +125,24 @@ impl AgentConfigurator for ElevenLabsClient {
                 .and_then(|id| VoiceId::parse(id).ok()),
             first_message: config.agent.and_then(|agent| agent.first_message),
         })
+    }
+
+    async fn enable_override_permissions(
+        &self,
+        agent_id: &AgentId,
+        deadline: Instant,
+    ) -> Result<(), UpstreamError> {
+        self.patch_agent("enable overrides", agent_id, &enable_body(), deadline)
+            .await
+    }
+
+    async fn read_override_permissions(
+        &self,
+        agent_id: &AgentId,
+        deadline: Instant,
+    ) -> Result<OverridePermissions, UpstreamError> {
+        let model: AgentOverridesModel =
+            self.get_agent("read overrides", agent_id, deadline).await?;
+        Ok(model.permissions())
     }
 }

@@ -7,6 +7,7 @@
 //! goes past the webhook's deadline. The API key is a sensitive header value: it appears in no
 //! log line, error message or `Debug` output.
 
+mod agent_overrides;
 mod agents;
 mod client;
 mod error_body;

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use crate::domain::{AgentId, ConversationId, VoiceId};
 use crate::ports::{
     AgentConfigurator, AgentSettings, AgentUpdate, CloneRequest, ClonedVoice, FoundVoice,
-    ListedVoice, UpstreamError, VoiceCloner,
+    ListedVoice, OverridePermissions, UpstreamError, VoiceCloner,
 };
 
 /// When the breaker opens and for how long.
@@ -306,7 +306,8 @@ impl VoiceCloner for GuardedVoiceCloner {
     }
 }
 
-/// An [`AgentConfigurator`] behind the breaker; reading an agent back is always attempted.
+/// An [`AgentConfigurator`] behind the breaker; changes are refused while it is open, reading an
+/// agent back is always attempted.
 pub struct GuardedAgentConfigurator {
     inner: Arc<dyn AgentConfigurator>,
     breaker: Arc<CircuitBreaker>,
@@ -341,6 +342,34 @@ impl AgentConfigurator for GuardedAgentConfigurator {
         let pass = self.breaker.observe();
         self.breaker
             .guard(pass, self.inner.read_agent(agent_id, deadline))
+            .await
+    }
+
+    async fn enable_override_permissions(
+        &self,
+        agent_id: &AgentId,
+        deadline: StdInstant,
+    ) -> Result<(), UpstreamError> {
+        let pass = self.breaker.admit()?;
+        self.breaker
+            .guard(
+                pass,
+                self.inner.enable_override_permissions(agent_id, deadline),
+            )
+            .await
+    }
+
+    async fn read_override_permissions(
+        &self,
+        agent_id: &AgentId,
+        deadline: StdInstant,
+    ) -> Result<OverridePermissions, UpstreamError> {
+        let pass = self.breaker.observe();
+        self.breaker
+            .guard(
+                pass,
+                self.inner.read_override_permissions(agent_id, deadline),
+            )
             .await
     }
 }

@@ -11,7 +11,7 @@ use super::*;
 use crate::domain::{AgentId, ConversationId, VoiceId};
 use crate::ports::{
     AgentConfigurator, AgentSettings, AgentUpdate, ClonePermits, CloneRequest, ClonedVoice,
-    FoundVoice, ListedVoice, UpstreamError, VoiceCloner,
+    FoundVoice, ListedVoice, OverridePermissions, UpstreamError, VoiceCloner,
 };
 
 /// Answers every call after `latency` with the scripted result; counts calls.
@@ -67,6 +67,22 @@ impl AgentConfigurator for Scripted {
 
     async fn read_agent(&self, _: &AgentId, _: Instant) -> Result<AgentSettings, UpstreamError> {
         self.answer().await.map(|()| AgentSettings::default())
+    }
+
+    async fn enable_override_permissions(
+        &self,
+        _: &AgentId,
+        _: Instant,
+    ) -> Result<(), UpstreamError> {
+        self.answer().await
+    }
+
+    async fn read_override_permissions(
+        &self,
+        _: &AgentId,
+        _: Instant,
+    ) -> Result<OverridePermissions, UpstreamError> {
+        self.answer().await.map(|()| OverridePermissions::ALL)
     }
 }
 
@@ -299,6 +315,25 @@ async fn look_ups_and_deletes_are_attempted_even_while_the_breaker_is_open() {
     assert!(read.is_ok());
     assert_eq!(inner.calls(), 2);
     let _ = VoiceId::parse("v1").unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn while_open_enabling_overrides_fails_fast_and_reading_them_is_attempted() {
+    let inner = Scripted::failing(Some(unavailable()));
+    let shared = breaker(1);
+    let agents = guarded(&inner, &shared);
+    let _ = update(&agents).await;
+    assert!(shared.is_open());
+    inner.set(None);
+    let agent = AgentId::parse("a1").unwrap();
+    let in_5s = Instant::now() + Duration::from_secs(5);
+
+    let enabled = agents.enable_override_permissions(&agent, in_5s).await;
+    let read = agents.read_override_permissions(&agent, in_5s).await;
+
+    assert!(enabled.is_err(), "a change is held back while open");
+    assert_eq!(read, Ok(OverridePermissions::ALL));
+    assert_eq!(inner.calls(), 2, "the failed update and the read");
 }
 
 #[tokio::test(start_paused = true)]

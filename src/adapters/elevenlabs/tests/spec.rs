@@ -73,7 +73,7 @@ pub(super) fn schema<'a>(spec: &'a Value, name: &str) -> &'a Value {
 }
 
 /// Every key of `value` is a property of the schema, recursively through `$ref`s; string
-/// properties hold strings.
+/// properties hold strings and boolean ones booleans.
 pub(super) fn assert_fits_schema(spec: &Value, value: &Value, schema_name: &str, at: &str) {
     let properties = schema(spec, schema_name)["properties"]
         .as_object()
@@ -89,8 +89,12 @@ pub(super) fn assert_fits_schema(spec: &Value, value: &Value, schema_name: &str,
         if let Some(target) = property.get("$ref").and_then(Value::as_str) {
             let target = target.strip_prefix("#/components/schemas/").unwrap();
             assert_fits_schema(spec, inner, target, &at);
-        } else if property.get("type").and_then(Value::as_str) == Some("string") {
-            assert!(inner.is_string(), "{at} should be a string");
+        } else {
+            match property.get("type").and_then(Value::as_str) {
+                Some("string") => assert!(inner.is_string(), "{at} should be a string"),
+                Some("boolean") => assert!(inner.is_boolean(), "{at} should be a boolean"),
+                _ => {}
+            }
         }
     }
 }
