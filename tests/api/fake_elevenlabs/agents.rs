@@ -80,8 +80,14 @@ impl Agents {
     }
 
     /// Deep-merges `body` into the agent (objects recursively, anything else replaced; a
-    /// top-level `null` leaves the field alone) and records it.
-    pub(super) fn patch(&mut self, agent_id: &str, body: Value) -> Result<&Value, Refusal> {
+    /// top-level `null` leaves the field alone) and records it as received. The part of `body`
+    /// at the JSON pointer `dropped`, if any, is not merged: a silently dropped setting.
+    pub(super) fn patch(
+        &mut self,
+        agent_id: &str,
+        body: Value,
+        dropped: Option<&str>,
+    ) -> Result<&Value, Refusal> {
         let agent = self
             .agents
             .get_mut(agent_id)
@@ -110,7 +116,11 @@ impl Agents {
             .filter(|(k, v)| PATCHABLE.contains(&k.as_str()) && !v.is_null())
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        merge(&mut agent.config, &Value::Object(patch));
+        let mut patch = Value::Object(patch);
+        if let Some(pointer) = dropped {
+            remove_at(&mut patch, pointer);
+        }
+        merge(&mut agent.config, &patch);
         agent.patches.push(body);
         Ok(&agent.config)
     }
@@ -144,6 +154,16 @@ fn not_found(agent_id: &str) -> Refusal {
         "agent_not_found",
         format!("Agent with id {agent_id} was not found."),
     )
+}
+
+/// Removes the value at the JSON pointer `pointer` from `value`, if there is one.
+fn remove_at(value: &mut Value, pointer: &str) {
+    let Some((parent, key)) = pointer.rsplit_once('/') else {
+        return;
+    };
+    if let Some(Value::Object(parent)) = value.pointer_mut(parent) {
+        parent.remove(&key.replace("~1", "/").replace("~0", "~"));
+    }
 }
 
 /// Merges `patch` into `target`: objects key by key, recursively; any other value replaces.

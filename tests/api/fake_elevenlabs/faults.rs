@@ -2,7 +2,8 @@
 //!
 //! A [`Fault`] says whether the account performs the operation (creates the voice, patches the
 //! agent, deletes the voice) and what the client then gets: the real answer, another status and
-//! body, no answer at all, or a connection torn down. Faults are scripted per [`Route`], consumed
+//! body, no answer at all, or a connection torn down. One acts only in part: an agent PATCH
+//! that answers 200 but silently keeps nothing of one part of its body. Faults are scripted per [`Route`], consumed
 //! one per matching request in FIFO order; a standing fault applies to every request after the
 //! queued ones are used up. A fault [held](Fault::held) at a [`Gate`] waits, before it does
 //! anything, until the test opens the gate: the test, not a timer, decides when the account acts.
@@ -129,6 +130,8 @@ pub struct Fault {
     pub(super) answer_delay: Duration,
     /// Where the request waits, before anything else, until the test opens it.
     pub(super) gate: Option<Gate>,
+    /// A JSON pointer into an agent PATCH body whose value the account does not keep.
+    pub(super) dropped: Option<String>,
 }
 
 impl Fault {
@@ -146,6 +149,7 @@ impl Fault {
             answer,
             answer_delay: Duration::ZERO,
             gate: None,
+            dropped: None,
         }
     }
 
@@ -157,6 +161,7 @@ impl Fault {
             answer,
             answer_delay: Duration::ZERO,
             gate: None,
+            dropped: None,
         }
     }
 
@@ -168,6 +173,19 @@ impl Fault {
             answer: Answer::Real,
             answer_delay: Duration::ZERO,
             gate: None,
+            dropped: None,
+        }
+    }
+
+    /// Patches the agent and answers for real, but silently keeps nothing of the part of the
+    /// PATCH body at `pointer` (a JSON pointer, e.g. `/platform_settings/overrides`): the 200
+    /// says the agent was updated, a read-back shows it was not. ElevenLabs has been seen to
+    /// drop settings like this. The body is still recorded as received. Only
+    /// [`Route::PatchAgent`] has a body to drop from; on other routes it is a plain success.
+    pub fn drop_silently(pointer: &str) -> Self {
+        Self {
+            dropped: Some(pointer.to_owned()),
+            ..Self::act_after(Duration::ZERO)
         }
     }
 

@@ -69,6 +69,13 @@ impl FakeElevenLabs {
             .map(str::to_owned)
     }
 
+    /// The agent's `platform_settings.overrides` now: which per-call overrides it allows.
+    pub fn agent_overrides(&self, agent_id: &str) -> Option<Value> {
+        self.agent(agent_id)?
+            .pointer("/platform_settings/overrides")
+            .cloned()
+    }
+
     /// Every PATCH body the agent accepted, in order, as received.
     pub fn agent_patches(&self, agent_id: &str) -> Vec<Value> {
         self.shared.lock().account.agents.patches(agent_id)

@@ -88,7 +88,7 @@ pub(super) async fn handle(
         return answer(&shared, exchange, refusal.into());
     }
     let Some(fault) = shared.lock().script.take(route) else {
-        let real = act(&shared, route, &id, request).await;
+        let real = act(&shared, route, &id, request, None).await;
         exchange.acted = Some(real.status);
         return answer(&shared, exchange, real);
     };
@@ -105,7 +105,7 @@ pub(super) async fn handle(
             if !wait(&mut shutdown, delay).await {
                 return Reply::Hang;
             }
-            Some(act(&shared, route, &id, request).await)
+            Some(act(&shared, route, &id, request, fault.dropped.as_deref()).await)
         }
     };
     exchange.acted = real.as_ref().map(|r| r.status);
@@ -222,8 +222,15 @@ fn route_of(method: &Method, path: &str) -> Option<(Route, String)> {
     Some(route)
 }
 
-/// Performs the operation on the account and returns its real answer.
-async fn act(shared: &Shared, route: Route, id: &str, request: Incoming) -> Real {
+/// Performs the operation on the account and returns its real answer; an agent PATCH keeps
+/// nothing of its body at the JSON pointer `dropped`.
+async fn act(
+    shared: &Shared,
+    route: Route,
+    id: &str,
+    request: Incoming,
+    dropped: Option<&str>,
+) -> Real {
     match route {
         Route::AddVoice => {
             let content_type = request
@@ -264,7 +271,7 @@ async fn act(shared: &Shared, route: Route, id: &str, request: Incoming) -> Real
                 .lock()
                 .account
                 .agents
-                .patch(id, body)
+                .patch(id, body, dropped)
                 .map_or_else(|r| r.into(), |agent| ok(agent.clone()))
         }
     }

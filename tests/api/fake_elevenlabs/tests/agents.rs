@@ -1,11 +1,11 @@
-//! Agents: reading one back, the deep merge of a PATCH, the PATCH history, unknown agents and
-//! bodies that are not JSON objects.
+//! Agents: reading one back, the deep merge of a PATCH, the PATCH history, unknown agents,
+//! bodies that are not JSON objects, and a PATCH whose settings are silently dropped.
 
 use reqwest::Method;
 use serde_json::json;
 
 use super::{request, send};
-use crate::fake_elevenlabs::FakeElevenLabs;
+use crate::fake_elevenlabs::{FakeElevenLabs, Fault, Route};
 
 const AGENT: &str = "/v1/convai/agents/agent_1";
 
@@ -118,4 +118,74 @@ async fn a_patch_that_is_not_a_json_object_is_422_and_changes_nothing() {
     }
     assert_eq!(fake.agent("agent_1"), before);
     assert!(fake.agent_patches("agent_1").is_empty());
+}
+
+#[tokio::test]
+async fn a_silently_dropped_part_of_a_patch_answers_200_is_recorded_but_not_kept() {
+    let fake = FakeElevenLabs::start().await;
+    fake.add_agent("agent_1", "premade_voice", "Hello!");
+    let before = fake.agent_overrides("agent_1");
+    fake.on(Route::PatchAgent)
+        .next(Fault::drop_silently("/platform_settings/overrides"));
+    let patch = json!({
+        "conversation_config": {"agent": {"first_message": "Hallo!"}},
+        "platform_settings": {"overrides": {
+            "enable_conversation_initiation_client_data_from_webhook": true
+        }}
+    });
+
+    let (status, answered) = send(request(&fake, Method::PATCH, AGENT).json(&patch)).await;
+
+    assert_eq!(status, 200);
+    assert_eq!(
+        answered["platform_settings"]["overrides"],
+        before.clone().unwrap(),
+        "the answer shows the agent as it is: the overrides unchanged"
+    );
+    assert_eq!(fake.agent_overrides("agent_1"), before, "not kept");
+    assert_eq!(
+        fake.agent_first_message("agent_1").as_deref(),
+        Some("Hallo!"),
+        "the rest of the PATCH is kept"
+    );
+    assert_eq!(
+        fake.agent_patches("agent_1"),
+        std::slice::from_ref(&patch),
+        "recorded as received"
+    );
+
+    send(request(&fake, Method::PATCH, AGENT).json(&patch)).await;
+    assert_eq!(
+        fake.agent_overrides("agent_1").unwrap()["enable_conversation_initiation_client_data_from_webhook"],
+        true,
+        "a queued fault is used once: the next PATCH is kept"
+    );
+}
+
+#[tokio::test]
+async fn overrides_patched_in_part_merge_into_the_agents_own() {
+    let fake = FakeElevenLabs::start().await;
+    fake.add_agent("agent_1", "premade_voice", "Hello!");
+    let patch = json!({"platform_settings": {"overrides": {
+        "conversation_config_override": {"tts": {"voice_id": true}}
+    }}});
+
+    let (status, _) = send(request(&fake, Method::PATCH, AGENT).json(&patch)).await;
+
+    assert_eq!(status, 200);
+    assert_eq!(
+        fake.agent_overrides("agent_1"),
+        Some(json!({
+            "enable_conversation_initiation_client_data_from_webhook": false,
+            "conversation_config_override": {
+                "agent": {"first_message": false, "language": false},
+                "tts": {"voice_id": true}
+            }
+        }))
+    );
+    let (_, read_back) = send(request(&fake, Method::GET, AGENT)).await;
+    assert_eq!(
+        read_back["platform_settings"]["overrides"],
+        fake.agent_overrides("agent_1").unwrap()
+    );
 }
