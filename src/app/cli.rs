@@ -1,5 +1,8 @@
-//! The command line: `serve` (the default), `sign`, `send`, `openapi`, `healthcheck`, and
-//! `voices list` / `voices sweep` against the ElevenLabs account.
+//! The command line: `serve` (the default), `sign`, `send`, `openapi`, `healthcheck`,
+//! `voices list` / `voices sweep` against the ElevenLabs account, and `agent enable-overrides`
+//! (in `cli/agent.rs`).
+
+mod agent;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,6 +20,7 @@ use super::telemetry;
 use crate::adapters::SystemClock;
 use crate::domain::{InventoryItem, SweepAction, SweepReport, WebhookSecret};
 use crate::ports::{Clock, VoiceState};
+use agent::AgentCommand;
 
 /// ElevenLabs pre-call webhook service.
 #[derive(Debug, Parser)]
@@ -83,6 +87,11 @@ enum Command {
         #[command(subcommand)]
         command: VoicesCommand,
     },
+    /// Set up an ElevenLabs agent for this service (needs `ELEVENLABS_API_KEY`).
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +139,7 @@ pub fn main() -> ExitCode {
         Command::Openapi => openapi(),
         Command::Healthcheck { url } => healthcheck(url),
         Command::Voices { command } => voices(command),
+        Command::Agent { command } => agent::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! The `precall-webhook` binary: `sign`, `send`, `openapi`, and start-up refusing a bad
-//! configuration. Each run is in an empty directory (no `.env` is picked up) with no
-//! ElevenLabs variables inherited from the environment.
+//! configuration (`agent enable-overrides` is in `agent_overrides`, on the same `run`). Each
+//! run is in an empty directory (no `.env` is picked up) with no ElevenLabs variables inherited
+//! from the environment.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -15,7 +16,11 @@ use crate::helpers::{SECRET, fixture, spawn_app, status_and_json};
 const BIN: &str = env!("CARGO_BIN_EXE_precall-webhook");
 
 /// Runs the binary on the blocking pool, so the test's server keeps serving meanwhile.
-async fn run(dir: &Path, args: Vec<String>, env: Vec<(&'static str, &'static str)>) -> Output {
+pub(crate) async fn run(
+    dir: &Path,
+    args: Vec<String>,
+    env: Vec<(&'static str, &'static str)>,
+) -> Output {
     let dir = dir.to_owned();
     tokio::task::spawn_blocking(move || {
         let mut command = Command::new(BIN);
@@ -39,11 +44,11 @@ async fn run(dir: &Path, args: Vec<String>, env: Vec<(&'static str, &'static str
     .unwrap()
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 

@@ -7,6 +7,7 @@ mod fake_elevenlabs;
 mod helpers;
 mod observed_cloner;
 
+mod agent_overrides;
 mod backpressure;
 mod body_limits;
 mod circuit_breaker;
