@@ -10,13 +10,56 @@ use async_trait::async_trait;
 use crate::domain::{AgentId, CallId, CallerKey, ConversationId, VoiceId};
 use crate::ports::{AgentSettings, RegistryError, VoiceEntry, VoiceRegistry, VoiceState};
 
+/// The entries and their indexes. A repeat caller's entry accumulates every conversation and
+/// call it served, so lookups by conversation or call go through an index instead of scanning
+/// those histories (which the conversation-initiation webhook would otherwise do per ring).
 #[derive(Default)]
 struct Book {
     entries: HashMap<VoiceId, VoiceEntry>,
+    by_conversation: HashMap<ConversationId, VoiceId>,
+    by_call: HashMap<CallId, VoiceId>,
     originals: HashMap<AgentId, AgentSettings>,
 }
 
 impl Book {
+    fn insert(&mut self, entry: VoiceEntry) {
+        if let Some(old) = self.entries.remove(&entry.voice_id) {
+            self.unindex(&old);
+        }
+        for conversation in &entry.conversations {
+            self.by_conversation
+                .insert(conversation.clone(), entry.voice_id.clone());
+        }
+        for call in &entry.calls {
+            self.by_call.insert(call.clone(), entry.voice_id.clone());
+        }
+        self.entries.insert(entry.voice_id.clone(), entry);
+    }
+
+    fn remove(&mut self, voice_id: &VoiceId) -> Option<VoiceEntry> {
+        let entry = self.entries.remove(voice_id)?;
+        self.unindex(&entry);
+        Some(entry)
+    }
+
+    /// Drops the index entries that point at `entry` (a newer entry may own a key since).
+    fn unindex(&mut self, entry: &VoiceEntry) {
+        for conversation in &entry.conversations {
+            if self.by_conversation.get(conversation) == Some(&entry.voice_id) {
+                self.by_conversation.remove(conversation);
+            }
+        }
+        for call in &entry.calls {
+            if self.by_call.get(call) == Some(&entry.voice_id) {
+                self.by_call.remove(call);
+            }
+        }
+    }
+
+    fn by_call(&self, call: &CallId) -> Option<&VoiceEntry> {
+        self.by_call.get(call).and_then(|v| self.entries.get(v))
+    }
+
     /// The caller's most recently used clone last used at or after `used_since`.
     fn callers_clone(
         &mut self,
@@ -51,7 +94,7 @@ impl InMemoryVoiceRegistry {
 #[async_trait]
 impl VoiceRegistry for InMemoryVoiceRegistry {
     async fn register(&self, entry: VoiceEntry) -> Result<(), RegistryError> {
-        self.lock().entries.insert(entry.voice_id.clone(), entry);
+        self.lock().insert(entry);
         Ok(())
     }
 
@@ -63,34 +106,33 @@ impl VoiceRegistry for InMemoryVoiceRegistry {
         now: i64,
     ) -> Result<Option<VoiceEntry>, RegistryError> {
         let mut book = self.lock();
-        Ok(book.callers_clone(caller_key, used_since).map(|entry| {
-            if !entry.conversations.contains(conversation_id) {
-                entry.conversations.push(conversation_id.clone());
-            }
-            entry.last_used = entry.last_used.max(now);
-            entry.clone()
-        }))
+        let Some(entry) = book.callers_clone(caller_key, used_since) else {
+            return Ok(None);
+        };
+        if !entry.conversations.contains(conversation_id) {
+            entry.conversations.push(conversation_id.clone());
+        }
+        entry.last_used = entry.last_used.max(now);
+        let entry = entry.clone();
+        book.by_conversation
+            .insert(conversation_id.clone(), entry.voice_id.clone());
+        Ok(Some(entry))
     }
 
     async fn by_conversation(
         &self,
         conversation_id: &ConversationId,
     ) -> Result<Option<VoiceEntry>, RegistryError> {
-        Ok(self
-            .lock()
-            .entries
-            .values()
-            .find(|e| e.conversations.contains(conversation_id))
+        let book = self.lock();
+        Ok(book
+            .by_conversation
+            .get(conversation_id)
+            .and_then(|v| book.entries.get(v))
             .cloned())
     }
 
     async fn by_call(&self, call: &CallId) -> Result<Option<VoiceEntry>, RegistryError> {
-        Ok(self
-            .lock()
-            .entries
-            .values()
-            .find(|e| e.calls.contains(call))
-            .cloned())
+        Ok(self.lock().by_call(call).cloned())
     }
 
     async fn by_voice(&self, voice_id: &VoiceId) -> Result<Option<VoiceEntry>, RegistryError> {
@@ -105,18 +147,21 @@ impl VoiceRegistry for InMemoryVoiceRegistry {
         now: i64,
     ) -> Result<Option<VoiceEntry>, RegistryError> {
         let mut book = self.lock();
-        if let Some(bound) = book.entries.values().find(|e| e.calls.contains(call)) {
+        if let Some(bound) = book.by_call(call) {
             return Ok(Some(bound.clone()));
         }
-        Ok(book.callers_clone(caller_key, used_since).map(|entry| {
-            entry.calls.push(call.clone());
-            entry.last_used = entry.last_used.max(now);
-            entry.state = VoiceState::InCall {
-                call: call.clone(),
-                since: now,
-            };
-            entry.clone()
-        }))
+        let Some(entry) = book.callers_clone(caller_key, used_since) else {
+            return Ok(None);
+        };
+        entry.calls.push(call.clone());
+        entry.last_used = entry.last_used.max(now);
+        entry.state = VoiceState::InCall {
+            call: call.clone(),
+            since: now,
+        };
+        let entry = entry.clone();
+        book.by_call.insert(call.clone(), entry.voice_id.clone());
+        Ok(Some(entry))
     }
 
     async fn end_call(&self, voice_id: &VoiceId) -> Result<bool, RegistryError> {
@@ -140,11 +185,7 @@ impl VoiceRegistry for InMemoryVoiceRegistry {
             .entries
             .get(voice_id)
             .is_some_and(|e| even_in_call || !e.in_call());
-        Ok(if free {
-            book.entries.remove(voice_id)
-        } else {
-            None
-        })
+        Ok(if free { book.remove(voice_id) } else { None })
     }
 
     async fn least_recently_used(&self) -> Result<Option<VoiceEntry>, RegistryError> {
