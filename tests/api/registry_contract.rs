@@ -1,5 +1,5 @@
 //! The `VoiceRegistry` port's contract: every rule its docs promise, written once against the
-//! trait, so that each adapter (in memory now, a shared store later) runs the same suite and
+//! trait, so that each adapter (in memory and Redis) runs the same suite and
 //! they cannot drift. `registry_contract!` instantiates the suite for one adapter.
 
 use precall_webhook::domain::{
@@ -186,6 +186,117 @@ pub async fn the_first_reading_of_an_agent_is_the_one_remembered(r: &dyn VoiceRe
     assert_eq!(r.agent_original(&agent).await.unwrap(), Some(original));
 }
 
+pub async fn the_callers_most_recently_used_clone_is_the_one_reused_and_bound(
+    r: &dyn VoiceRegistry,
+) {
+    let key = caller("+31600000008");
+    r.register(entry("v_older", Some(key.clone()), 100))
+        .await
+        .unwrap();
+    r.register(entry("v_newer", Some(key.clone()), 200))
+        .await
+        .unwrap();
+    let reused = r
+        .reuse(&key, 0, &conversation("conv_r"), 300)
+        .await
+        .unwrap();
+    assert_eq!(reused.map(|e| e.voice_id), Some(voice("v_newer")));
+    let call = CallId::parse("local@host.example").unwrap();
+    let bound = r.bind_call(&key, 0, &call, 400).await.unwrap().unwrap();
+    assert_eq!(bound.voice_id, voice("v_newer"));
+    assert_eq!(bound.calls, vec![call.clone()]);
+    assert_eq!(
+        bound.state,
+        VoiceState::InCall {
+            call: call.clone(),
+            since: 400
+        }
+    );
+    let older = r.by_voice(&voice("v_older")).await.unwrap().unwrap();
+    assert_eq!(older.last_used, 100, "the other clone was not touched");
+    assert_eq!(older.state, VoiceState::Live);
+}
+
+pub async fn registering_a_voice_again_replaces_its_entry_and_indexes(r: &dyn VoiceRegistry) {
+    let key = caller("+31600000009");
+    r.register(entry("v1", Some(key.clone()), 100))
+        .await
+        .unwrap();
+    let mut replacement = entry("v1", None, 150);
+    replacement.conversations = vec![conversation("conv_replacement")];
+    r.register(replacement.clone()).await.unwrap();
+
+    assert_eq!(r.count().await.unwrap(), 1);
+    assert_eq!(
+        r.by_voice(&voice("v1")).await.unwrap(),
+        Some(replacement.clone())
+    );
+    assert_eq!(
+        r.by_conversation(&conversation("conv_v1")).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        r.by_conversation(&conversation("conv_replacement"))
+            .await
+            .unwrap(),
+        Some(replacement)
+    );
+    let reused = r
+        .reuse(&key, 0, &conversation("conv_x"), 200)
+        .await
+        .unwrap();
+    assert_eq!(reused, None, "the replacement belongs to no caller");
+}
+
+pub async fn a_taken_clone_is_found_by_nothing_and_reused_by_nobody(r: &dyn VoiceRegistry) {
+    let key = caller("+31600000010");
+    r.register(entry("v1", Some(key.clone()), 100))
+        .await
+        .unwrap();
+    let call = CallId::parse("CA0003").unwrap();
+    r.bind_call(&key, 0, &call, 150).await.unwrap();
+    assert!(r.end_call(&voice("v1")).await.unwrap());
+    let taken = r.take(&voice("v1"), false).await.unwrap().unwrap();
+    assert_eq!(taken.calls, vec![call.clone()]);
+
+    assert_eq!(r.by_voice(&voice("v1")).await.unwrap(), None);
+    assert_eq!(
+        r.by_conversation(&conversation("conv_v1")).await.unwrap(),
+        None
+    );
+    assert_eq!(r.by_call(&call).await.unwrap(), None);
+    assert_eq!(
+        r.reuse(&key, 0, &conversation("conv_y"), 200)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(r.bind_call(&key, 0, &call, 200).await.unwrap(), None);
+    assert_eq!(r.least_recently_used().await.unwrap(), None);
+}
+
+pub async fn entries_are_listed_oldest_first_and_counted(r: &dyn VoiceRegistry) {
+    r.register(entry("v_c", None, 300)).await.unwrap();
+    r.register(entry("v_a", None, 100)).await.unwrap();
+    r.register(entry("v_b", Some(caller("+31600000011")), 200))
+        .await
+        .unwrap();
+    let listed: Vec<VoiceId> = r
+        .entries()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.voice_id)
+        .collect();
+    assert_eq!(listed, vec![voice("v_a"), voice("v_b"), voice("v_c")]);
+    assert_eq!(r.count().await.unwrap(), 3);
+    assert_eq!(
+        r.by_voice(&voice("v_b")).await.unwrap(),
+        Some(entry("v_b", Some(caller("+31600000011")), 200)),
+        "an entry reads back exactly as registered"
+    );
+}
+
 /// Runs the whole suite against a fresh registry per rule.
 #[macro_export]
 macro_rules! registry_contract {
@@ -211,6 +322,10 @@ macro_rules! registry_contract {
             rule!(a_clone_is_taken_once);
             rule!(the_least_recently_used_clone_is_the_one_to_evict);
             rule!(the_first_reading_of_an_agent_is_the_one_remembered);
+            rule!(the_callers_most_recently_used_clone_is_the_one_reused_and_bound);
+            rule!(registering_a_voice_again_replaces_its_entry_and_indexes);
+            rule!(a_taken_clone_is_found_by_nothing_and_reused_by_nobody);
+            rule!(entries_are_listed_oldest_first_and_counted);
         }
     };
 }
@@ -218,4 +333,9 @@ macro_rules! registry_contract {
 registry_contract!(
     in_memory,
     std::sync::Arc::new(precall_webhook::adapters::InMemoryVoiceRegistry::new())
+);
+
+registry_contract!(
+    redis,
+    crate::replicas::OnRedis::start(|store| store.voice_registry()).await
 );
