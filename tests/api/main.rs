@@ -35,6 +35,7 @@ mod ledger_contract;
 mod multipart;
 mod post_call;
 mod redelivery;
+mod redis_recovery;
 mod registry_contract;
 mod reuse;
 mod routing;
