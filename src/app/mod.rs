@@ -5,5 +5,6 @@ pub mod config;
 pub mod http;
 pub mod service;
 pub mod startup;
+pub mod stores;
 pub mod telemetry;
 pub mod tone;

@@ -13,6 +13,7 @@ use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 
 use super::config::{Config, LifecycleSettings};
 use super::http::{self, BodyLimits, WebhookApi};
+use super::stores::Stores;
 use crate::adapters::elevenlabs::{ElevenLabsClient, ElevenLabsConfig};
 use crate::adapters::resilience::{
     BreakerSettings, CircuitBreaker, CloneLimiter, GuardedAgentConfigurator, GuardedVoiceCloner,
@@ -21,19 +22,18 @@ use crate::adapters::resilience::{
 use crate::adapters::{
     DiskSampleStore, InMemoryAgentConfigurator, InMemoryVoiceCloner, SymphoniaProbe, SystemClock,
 };
-use crate::adapters::{InMemoryDeliveryLedger, InMemorySeenEvents, InMemoryVoiceRegistry};
 use crate::app::service::{
-    BackgroundWork, InitiationService, PostCallService, PreCallService, sweep_periodically,
+    BackgroundWork, InitiationService, PostCallService, PreCallService, SweepSchedule,
+    sweep_periodically,
 };
 use crate::domain::{
     AgentUpdateMode, AnswerInitiation, Cleanup, CleanupSettings, Deliveries, DeliverySettings,
     InitiationSettings, PersonaliseCall, PersonalisePorts, PersonaliseSettings, RING_WINDOW,
     ROLLBACK_BUDGET, ReleaseAfterCall, Retirement, RetryPolicy, Sweep, SweepPorts, SweepSettings,
 };
-use crate::ports::{AgentConfigurator, Clock, SampleStore, VoiceCloner, VoiceRegistry};
-
-/// How long a post-call event is remembered: ElevenLabs retries over ~40 minutes.
-const SEEN_EVENTS_RETENTION: Duration = Duration::from_secs(2 * 3600);
+use crate::ports::{
+    AgentConfigurator, Clock, LeaseHolder, SampleStore, VoiceCloner, VoiceRegistry,
+};
 
 /// Pause between two looks for a voice a failed delivery may have left.
 const CLEANUP_POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -95,6 +95,8 @@ pub struct Services {
     pub api: WebhookApi,
     /// Removes expired and orphaned clones.
     pub sweep: Arc<Sweep>,
+    /// The stores, shared or in memory (the sweep's lease among them).
+    pub stores: Stores,
 }
 
 /// Builds the API (handlers and their dependencies) from configuration and backends.
@@ -135,20 +137,17 @@ pub fn build_services(config: &Config, backends: Backends) -> anyhow::Result<Ser
     ));
     let agents: Arc<dyn AgentConfigurator> =
         Arc::new(GuardedAgentConfigurator::new(backends.agents, breaker));
-    let ledger = Arc::new(InMemoryDeliveryLedger::new(
-        reliability.idempotency_retention,
-        reliability.idempotency_max_entries,
-    ));
+    let stores = Stores::from_config(config)?;
     let longest = config.longest_webhook();
     let deliveries = Arc::new(Deliveries::new(
-        ledger,
+        Arc::clone(&stores.ledger),
         Arc::clone(&backends.clock),
         DeliverySettings {
             lease: longest + Duration::from_secs(30),
             max_wait: longest,
         },
     ));
-    let registry: Arc<dyn VoiceRegistry> = Arc::new(InMemoryVoiceRegistry::new());
+    let registry: Arc<dyn VoiceRegistry> = Arc::clone(&stores.registry);
     // One retirement for eviction, release after the call and the sweep.
     let retirement = Arc::new(Retirement::new(
         Arc::clone(&cloner),
@@ -197,10 +196,7 @@ pub fn build_services(config: &Config, backends: Backends) -> anyhow::Result<Ser
     let post_call = PostCallService {
         secret: config.post_call_secret.clone(),
         clock: Arc::clone(&backends.clock),
-        seen: Arc::new(InMemorySeenEvents::new(
-            SEEN_EVENTS_RETENTION,
-            reliability.idempotency_max_entries,
-        )),
+        seen: Arc::clone(&stores.seen),
         release: ReleaseAfterCall::new(Arc::clone(&registry)),
         retirement: Arc::clone(&retirement),
         background: background.clone(),
@@ -243,8 +239,10 @@ pub fn build_services(config: &Config, backends: Backends) -> anyhow::Result<Ser
             pre_call: Arc::new(pre_call),
             post_call: Arc::new(post_call),
             initiation: Arc::new(initiation),
+            stores: stores.clone(),
         },
         sweep: Arc::new(sweep),
+        stores,
     })
 }
 
@@ -269,6 +267,7 @@ pub struct Application {
     grace: std::time::Duration,
     sweep: Arc<Sweep>,
     sweep_interval: Duration,
+    stores: Stores,
 }
 
 impl Application {
@@ -305,6 +304,7 @@ impl Application {
             grace: config.shutdown_grace,
             sweep: services.sweep,
             sweep_interval: config.lifecycle.sweep_interval,
+            stores: services.stores,
         })
     }
 
@@ -323,9 +323,14 @@ impl Application {
         let background = self.api.pre_call.background.clone();
         let stop_sweeping = tokio_util::sync::CancellationToken::new();
         if !self.sweep_interval.is_zero() {
+            let schedule = SweepSchedule {
+                interval: self.sweep_interval,
+                lease: Arc::clone(&self.stores.lease),
+                holder: LeaseHolder::new(format!("replica-{}", uuid::Uuid::new_v4())),
+            };
             background.spawn(sweep_periodically(
                 self.sweep,
-                self.sweep_interval,
+                schedule,
                 stop_sweeping.clone(),
             ));
         }

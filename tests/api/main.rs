@@ -44,6 +44,7 @@ mod signature;
 mod slots;
 mod storage;
 mod storage_failure;
+mod store_outage;
 mod sweep;
 mod upstream_errors;
 mod use_case;

@@ -153,6 +153,15 @@ pub(super) fn millis(duration: Duration) -> u64 {
         .clamp(1, LONGEST_EXPIRY_MS)
 }
 
+#[async_trait::async_trait]
+impl crate::ports::StoreHealth for RedisStore {
+    async fn ping(&self) -> Result<(), crate::ports::StoreUnreachable> {
+        RedisStore::ping(self)
+            .await
+            .map_err(|error| crate::ports::StoreUnreachable(error.0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,6 +77,9 @@ pub struct Config {
     pub post_call_max_body_bytes: u64,
     /// The conversation-initiation webhook: its token and dynamic-variable defaults.
     pub initiation: InitiationConfig,
+    /// `REDIS_URL`: the store several replicas share; `None` keeps everything in memory. May
+    /// hold a password, so it is a secret.
+    pub redis_url: Option<SecretString>,
 }
 
 impl Config {
@@ -243,6 +246,14 @@ impl Config {
             "{}",
             initiation::dynamic_variables,
         );
+        let redis_url = r.optional_with("REDIS_URL", |v| {
+            let v = v.trim();
+            ["redis://", "rediss://", "redis+unix://", "unix://"]
+                .iter()
+                .any(|scheme| v.len() > scheme.len() && v.starts_with(scheme))
+                .then(|| SecretString::from(v.to_owned()))
+                .ok_or_else(|| "expected a redis://, rediss:// or redis+unix:// URL".to_owned())
+        });
         let default_voice = r.optional_with("AGENT_DEFAULT_VOICE_ID", |v| {
             VoiceId::parse(v.trim()).map_err(|e| e.to_string())
         });
@@ -395,6 +406,7 @@ impl Config {
                 token: initiation_token,
                 dynamic_variables: dynamic_variables.into(),
             },
+            redis_url,
         };
         config.shutdown_grace = shutdown_grace.unwrap_or_else(|| config.longest_webhook());
         Ok(config)

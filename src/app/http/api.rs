@@ -13,10 +13,12 @@ use super::initiation_payload::parse_initiation;
 use super::initiation_request::{InitiationAuth, InitiationBody};
 use super::initiation_response::{InitiationResponse, answer_payload};
 use super::post_call_response::PostCallResponse;
+use super::ready::ReadyResponse;
 use super::schema::{CallerInfoPayload, Health, PostCallAction, PostCallAnswer, WebhookSuccess};
 use crate::app::service::{
     Handled, InitiationService, PostCallOutcome, PostCallService, PreCallService, SignedBody,
 };
+use crate::app::stores::Stores;
 use crate::domain::CallOutcome;
 
 /// The service name reported by `/health`.
@@ -39,6 +41,8 @@ pub struct WebhookApi {
     pub post_call: Arc<PostCallService>,
     /// The conversation-initiation webhook's application service.
     pub initiation: Arc<InitiationService>,
+    /// The stores, asked by `/ready`.
+    pub stores: Stores,
 }
 
 #[OpenApi]
@@ -124,6 +128,20 @@ impl WebhookApi {
                 }
                 error.into()
             }
+        }
+    }
+
+    /// Readiness check
+    ///
+    /// Answers `200` when this replica can take traffic: its stores answer (always, in memory;
+    /// with `REDIS_URL`, Redis answers a `PING`). `503 STORE_UNAVAILABLE` while Redis is away:
+    /// take the replica out of the load balancer; it reconnects by itself. `/health` stays `200`
+    /// meanwhile (the process is alive).
+    #[oai(path = "/ready", method = "get", tag = "ApiTags::Health")]
+    async fn ready(&self) -> ReadyResponse {
+        match self.stores.ready().await {
+            Ok(()) => ReadyResponse::ready(self.stores.health.is_some()),
+            Err(error) => ReadyResponse::not_ready(&error),
         }
     }
 

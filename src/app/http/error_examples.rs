@@ -150,11 +150,18 @@ pub fn examples(status: u16) -> &'static [ErrorExample] {
         }
         503 => {
             const {
-                &[ErrorExample::new(
-                    Busy,
-                    "Voice cloning failed: Too many voice clones in flight; retry in 10 s",
-                    CONVERSATION,
-                )]
+                &[
+                    ErrorExample::new(
+                        Busy,
+                        "Voice cloning failed: Too many voice clones in flight; retry in 10 s",
+                        CONVERSATION,
+                    ),
+                    ErrorExample::new(
+                        StoreUnavailable,
+                        "The shared store cannot be reached; nothing was done, retry shortly",
+                        CONVERSATION,
+                    ),
+                ]
             }
         }
         _ => &[],

@@ -57,7 +57,8 @@ pub enum WebhookResponse {
     /// `UPSTREAM_UNAVAILABLE`: ElevenLabs is unreachable or failing; retry later.
     #[oai(status = 502, actual_type = "ErrorsOf<502>")]
     BadGateway(Json<ErrorBody>),
-    /// `BUSY`: too many clones in flight; retry after `Retry-After` seconds.
+    /// `BUSY`: too many clones in flight, or `STORE_UNAVAILABLE`: the shared store (Redis)
+    /// cannot be reached and nothing was done; retry after `Retry-After` seconds.
     #[oai(status = 503, actual_type = "ErrorsOf<503>")]
     Busy(
         Json<ErrorBody>,
@@ -66,6 +67,9 @@ pub enum WebhookResponse {
         u64,
     ),
 }
+
+/// When to retry after `STORE_UNAVAILABLE`: Redis restarts take seconds.
+pub const STORE_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// An error on its way to the sender.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,7 +128,7 @@ impl ApiError {
             ErrorCode::VoiceCloningFailed | ErrorCode::AgentUpdateFailed => 422,
             ErrorCode::InternalError => 500,
             ErrorCode::UpstreamUnavailable => 502,
-            ErrorCode::Busy => 503,
+            ErrorCode::Busy | ErrorCode::StoreUnavailable => 503,
             ErrorCode::HeadersTooLarge => 431,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
@@ -135,6 +139,18 @@ impl ApiError {
     pub fn busy(message: impl Into<String>, retry_after: Duration) -> Self {
         let mut error = Self::new(ErrorCode::Busy, message);
         error.retry_after = Some(retry_after);
+        error
+    }
+
+    /// A `503 STORE_UNAVAILABLE`: the shared store cannot be reached (the cause goes to the
+    /// log). Nothing was cloned; the sender retries after [`STORE_RETRY_AFTER`].
+    pub fn store_unavailable(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%cause, "the shared store cannot be reached");
+        let mut error = Self::new(
+            ErrorCode::StoreUnavailable,
+            "The shared store cannot be reached; nothing was done, retry shortly",
+        );
+        error.retry_after = Some(STORE_RETRY_AFTER);
         error
     }
 
@@ -209,10 +225,7 @@ impl From<DeliveryError> for ApiError {
             DeliveryError::StillInFlight(_) => {
                 Self::busy(error.to_string(), Duration::from_secs(5))
             }
-            DeliveryError::Ledger(cause) => {
-                tracing::error!(%cause, "delivery ledger failed");
-                Self::internal()
-            }
+            DeliveryError::Ledger(cause) => Self::store_unavailable(cause),
         }
     }
 }
@@ -252,14 +265,8 @@ impl From<PostCallError> for ApiError {
         match error {
             PostCallError::Signature(e) => e.into(),
             PostCallError::Payload(e) => Self::new(ErrorCode::InvalidPayload, e.to_string()),
-            PostCallError::Registry(cause) => {
-                tracing::error!(%cause, "voice registry failed");
-                Self::internal()
-            }
-            PostCallError::Events(cause) => {
-                tracing::error!(%cause, "post-call event store failed");
-                Self::internal()
-            }
+            PostCallError::Registry(cause) => Self::store_unavailable(&cause),
+            PostCallError::Events(cause) => Self::store_unavailable(&cause),
         }
     }
 }
@@ -315,6 +322,7 @@ mod tests {
             (ErrorCode::RequestTimeout, 408),
             (ErrorCode::DuplicateConversation, 409),
             (ErrorCode::Busy, 503),
+            (ErrorCode::StoreUnavailable, 503),
             (ErrorCode::HeadersTooLarge, 431),
             (ErrorCode::NotFound, 404),
             (ErrorCode::MethodNotAllowed, 405),

@@ -13,6 +13,7 @@ pub mod multipart;
 pub mod payload;
 pub mod post_call_payload;
 mod post_call_response;
+mod ready;
 mod schema;
 
 use poem::error::{MethodNotAllowedError, NotFoundError};

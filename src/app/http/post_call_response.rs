@@ -29,14 +29,24 @@ pub enum PostCallResponse {
     /// `HEADERS_TOO_LARGE`.
     #[oai(status = 431)]
     HeadersTooLarge(Json<ErrorBody>),
-    /// `INTERNAL_ERROR`: a store failed; ElevenLabs retries.
+    /// `INTERNAL_ERROR`.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
+    /// `STORE_UNAVAILABLE`: the shared store (Redis) cannot be reached and nothing was done;
+    /// ElevenLabs retries transcription events (with retries on), and the sweep covers the rest.
+    #[oai(status = 503)]
+    StoreUnavailable(
+        Json<ErrorBody>,
+        /// Seconds to wait before retrying.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
 }
 
 impl From<ApiError> for PostCallResponse {
     fn from(error: ApiError) -> Self {
         let status = error.status();
+        let retry_after = error.retry_after.map_or(1, |d| d.as_secs().max(1));
         let body = Json(error.body());
         match status {
             400 => Self::BadRequest(body),
@@ -44,6 +54,7 @@ impl From<ApiError> for PostCallResponse {
             408 => Self::RequestTimeout(body),
             413 => Self::PayloadTooLarge(body),
             431 => Self::HeadersTooLarge(body),
+            503 => Self::StoreUnavailable(body, retry_after),
             _ => Self::Internal(body),
         }
     }

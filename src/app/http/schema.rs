@@ -149,6 +149,9 @@ pub enum ErrorCode {
     UpstreamUnavailable,
     /// Too many clones in flight; `Retry-After` says when to retry.
     Busy,
+    /// The shared store (Redis) cannot be reached; `Retry-After` says when to retry. Nothing
+    /// was cloned.
+    StoreUnavailable,
     /// The request headers are larger than the limit.
     HeadersTooLarge,
     /// No endpoint at this path (answered for any path the spec does not list).

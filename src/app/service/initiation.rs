@@ -3,10 +3,15 @@
 //! can drop the ringing call.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use crate::domain::{AnswerInitiation, BearerToken, InitiationAnswer, InitiationRequest};
+
+/// Longest the answer waits for the registry: a store that is away must not hold up a ringing
+/// call (the neutral answer lets it go on unpersonalised).
+pub const STORE_BUDGET: Duration = Duration::from_secs(1);
 
 /// Why a request gets no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -45,9 +50,15 @@ impl InitiationService {
         }
     }
 
-    /// The answer for this call (the neutral one when nothing in the request can be used).
+    /// The answer for this call (the neutral one when nothing in the request can be used, or
+    /// when the registry does not answer within [`STORE_BUDGET`]: the phone is ringing).
     pub async fn answer(&self, request: &InitiationRequest) -> InitiationAnswer {
-        self.use_case.answer(request).await
+        tokio::time::timeout(STORE_BUDGET, self.use_case.answer(request))
+            .await
+            .unwrap_or_else(|_| {
+                tracing::error!("the voice registry did not answer in time: neutral answer");
+                InitiationAnswer::neutral()
+            })
     }
 
     /// The dynamic-variable defaults every answer carries.

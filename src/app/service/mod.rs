@@ -12,4 +12,4 @@ pub use background::BackgroundWork;
 pub use initiation::{InitiationRefusal, InitiationService};
 pub use post_call::{PostCallError, PostCallOutcome, PostCallService};
 pub use pre_call::{Handled, PreCallError, PreCallFailure, PreCallService, SignedBody};
-pub use sweep::{FIRST_SWEEP_AFTER, sweep_periodically};
+pub use sweep::{FIRST_SWEEP_AFTER, SweepSchedule, sweep_periodically};
