@@ -51,6 +51,18 @@ struct Inner {
     next_call: u64,
 }
 
+/// What the breaker is doing, as an operator sees it (see [`CircuitBreaker::state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    /// Calls go through; failures are being counted.
+    Closed,
+    /// Calls that change something fail fast until the cool-down is over.
+    Open,
+    /// The cool-down is over: the next call is the trial, or the trial is out and the others
+    /// fail fast until it reports.
+    HalfOpen,
+}
+
 /// What a call's result says about the platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
@@ -109,6 +121,16 @@ impl CircuitBreaker {
             State::Open { until } => Instant::now() < until,
             State::HalfOpen { .. } => true,
             State::Closed { .. } => false,
+        }
+    }
+
+    /// What it is doing right now. A read for operators (metrics): it changes nothing, not even
+    /// an open breaker whose cool-down is over (the next call does that).
+    pub fn state(&self) -> BreakerState {
+        match self.lock().state {
+            State::Closed { .. } => BreakerState::Closed,
+            State::Open { until } if Instant::now() < until => BreakerState::Open,
+            State::Open { .. } | State::HalfOpen { .. } => BreakerState::HalfOpen,
         }
     }
 

@@ -54,6 +54,15 @@ impl CloneLimiter {
         self.waiting.load(Ordering::Acquire)
     }
 
+    /// Clones holding a place right now (in flight upstream, or looking for a voice after a lost
+    /// answer).
+    pub fn in_flight(&self) -> usize {
+        self.settings
+            .max_in_flight
+            .max(1)
+            .saturating_sub(self.slots.available_permits())
+    }
+
     fn busy(&self) -> UpstreamError {
         UpstreamError::Busy(self.settings.max_wait.max(Duration::from_secs(1)))
     }

@@ -9,7 +9,9 @@
 mod breaker;
 mod limiter;
 
-pub use breaker::{BreakerSettings, CircuitBreaker, GuardedAgentConfigurator, GuardedVoiceCloner};
+pub use breaker::{
+    BreakerSettings, BreakerState, CircuitBreaker, GuardedAgentConfigurator, GuardedVoiceCloner,
+};
 pub use limiter::{CloneLimiter, LimiterSettings};
 
 #[cfg(test)]

@@ -416,3 +416,42 @@ async fn a_full_queue_refuses_at_once() {
         let _ = waiter.await;
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_state_reads_closed_open_then_half_open_once_the_cool_down_is_over() {
+    let inner = Scripted::failing(Some(unavailable()));
+    let shared = breaker(1);
+    let agents = guarded(&inner, &shared);
+    assert_eq!(shared.state(), BreakerState::Closed);
+    let _ = update(&agents).await;
+    assert_eq!(shared.state(), BreakerState::Open);
+    tokio::time::advance(Duration::from_secs(31)).await;
+    assert_eq!(
+        shared.state(),
+        BreakerState::HalfOpen,
+        "the next call is the trial"
+    );
+    inner.set(None);
+    inner.slow_down(Duration::from_secs(5));
+    let trial = {
+        let agents = Arc::clone(&agents);
+        tokio::spawn(async move { update(&agents).await })
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(shared.state(), BreakerState::HalfOpen, "the trial is out");
+    assert!(trial.await.unwrap().is_ok());
+    assert_eq!(shared.state(), BreakerState::Closed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn in_flight_counts_the_places_held() {
+    let limited = limiter(2, 64);
+    assert_eq!(limited.in_flight(), 0);
+    let first = limited.acquire().await.unwrap();
+    let second = limited.acquire().await.unwrap();
+    assert_eq!(limited.in_flight(), 2);
+    drop(first);
+    assert_eq!(limited.in_flight(), 1);
+    drop(second);
+    assert_eq!(limited.in_flight(), 0);
+}
