@@ -10,6 +10,7 @@ pub mod memory_lease;
 pub mod memory_ledger;
 pub mod memory_registry;
 pub mod redis;
+pub mod metered;
 pub mod resilience;
 pub mod symphonia_probe;
 pub mod system_clock;
@@ -25,5 +26,6 @@ pub use redis::{
     RedisDeliveryLedger, RedisSeenEvents, RedisStore, RedisStoreError, RedisSweepLease,
     RedisVoiceRegistry,
 };
+pub use metered::{MeteredAgentConfigurator, MeteredVoiceCloner, UpstreamMetrics};
 pub use symphonia_probe::SymphoniaProbe;
 pub use system_clock::SystemClock;
