@@ -97,6 +97,7 @@ impl PersonaliseCall {
         Failure {
             error: PersonaliseError::AgentUpdateFailed { source, rollback },
             voice_may_remain,
+            evictions: 0,
         }
     }
 

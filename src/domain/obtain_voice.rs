@@ -19,6 +19,8 @@ pub(super) struct Obtained {
     pub(super) after_uncertainty: bool,
     /// The caller's existing clone was reused: nothing was cloned.
     pub(super) reused: bool,
+    /// Clones of ours deleted to make room for this one.
+    pub(super) evictions: u32,
 }
 
 impl Obtained {
@@ -29,6 +31,7 @@ impl Obtained {
             deadline: None,
             after_uncertainty: false,
             reused: false,
+            evictions: 0,
         }
     }
 }
@@ -39,8 +42,10 @@ struct Progress {
     may_exist: bool,
     /// Clones sent again after an uncertain answer.
     retries: u32,
-    /// A clone of ours was evicted to make room (once per webhook at most).
+    /// The account's limit was met once already (it makes room at most once per webhook).
     evicted: bool,
+    /// Clones of ours deleted to make room, under our own cap or the account's limit.
+    evictions: u32,
 }
 
 impl PersonaliseCall {
@@ -54,27 +59,30 @@ impl PersonaliseCall {
         let Some((sample, name)) = &call.voice else {
             return Ok(Obtained::nothing());
         };
-        let failed = |error: UpstreamError, voice_may_remain: bool| Failure {
+        let failed = |error: UpstreamError, voice_may_remain: bool, progress: &Progress| Failure {
             error: PersonaliseError::CloningFailed(error),
             voice_may_remain,
+            evictions: progress.evictions,
+        };
+        let mut progress = Progress {
+            may_exist: voice_may_exist,
+            retries: 0,
+            evicted: false,
+            evictions: 0,
         };
         let _permit = self
             .ports
             .permits
             .acquire()
             .await
-            .map_err(|error| failed(error, voice_may_exist))?;
+            .map_err(|error| failed(error, voice_may_exist, &progress))?;
         let deadline = self.ports.clock.now() + self.settings.upstream_deadline;
-        let mut progress = Progress {
-            may_exist: voice_may_exist,
-            retries: 0,
-            evicted: false,
-        };
         let obtained = |voice: NewVoice, progress: &Progress| Obtained {
             voice: Some(voice),
             deadline: Some(deadline),
             after_uncertainty: progress.may_exist,
             reused: false,
+            evictions: progress.evictions,
         };
         let mut under_cap = false;
         loop {
@@ -83,13 +91,14 @@ impl PersonaliseCall {
                     Ok(Some(voice)) => return Ok(obtained(voice, &progress)),
                     Ok(None) => {}
                     // Cloning now could make a second voice: fail, and let the clean-up look.
-                    Err(error) => return Err(failed(error, true)),
+                    Err(error) => return Err(failed(error, true, &progress)),
                 }
             }
             if !under_cap {
-                self.room_under_own_cap()
-                    .await
-                    .map_err(|error| failed(error, progress.may_exist))?;
+                match self.room_under_own_cap().await {
+                    Ok(evicted) => progress.evictions += u32::from(evicted),
+                    Err(error) => return Err(failed(error, progress.may_exist, &progress)),
+                }
                 under_cap = true;
             }
             match self.clone_once(call, sample, name, deadline).await {
@@ -109,7 +118,7 @@ impl PersonaliseCall {
                             reason,
                             retry_after,
                         };
-                        return Err(failed(error, true));
+                        return Err(failed(error, true, &progress));
                     }
                     tracing::warn!(
                         %reason,
@@ -125,10 +134,11 @@ impl PersonaliseCall {
                         let error = UpstreamError::VoiceLimitReached(format!(
                             "{reason} (no clone of ours could be freed: all are in a call or in use)"
                         ));
-                        return Err(failed(error, progress.may_exist));
+                        return Err(failed(error, progress.may_exist, &progress));
                     }
+                    progress.evictions += 1;
                 }
-                Err(error) => return Err(failed(error, progress.may_exist)),
+                Err(error) => return Err(failed(error, progress.may_exist, &progress)),
             }
         }
     }

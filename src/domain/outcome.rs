@@ -73,6 +73,11 @@ pub struct Failure {
     /// rollback that failed or was not safe): the delivery is released as uncertain, so the
     /// next delivery looks for it, and a clean-up looks for it in the background.
     pub voice_may_remain: bool,
+    /// Clones of ours deleted to make room on the way (see [`Personalised::evictions`]): they
+    /// are gone whatever became of the call.
+    ///
+    /// [`Personalised::evictions`]: super::Personalised::evictions
+    pub evictions: u32,
 }
 
 impl From<PersonaliseError> for Failure {
@@ -80,6 +85,7 @@ impl From<PersonaliseError> for Failure {
         Self {
             error,
             voice_may_remain: false,
+            evictions: 0,
         }
     }
 }

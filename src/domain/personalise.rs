@@ -120,6 +120,9 @@ pub struct Personalised {
     /// A clone's answer was lost on the way, so a late duplicate of the voice may still appear
     /// on the platform: worth a look in the background.
     pub late_duplicates_possible: bool,
+    /// Clones of ours deleted to make room for this call's clone (slots full, or
+    /// `VOICE_MAX_LIVE_CLONES` reached): at most one per limit met.
+    pub evictions: u32,
 }
 
 impl PreparedCall {
@@ -221,6 +224,7 @@ impl PersonaliseCall {
                     deadline: None,
                     after_uncertainty: false,
                     reused: true,
+                    evictions: 0,
                 }),
                 None => self.obtain_voice(&call, voice_may_exist).await,
             }
@@ -231,6 +235,7 @@ impl PersonaliseCall {
             deadline,
             after_uncertainty,
             reused,
+            evictions,
         } = obtained?;
         if let (Some(voice), false) = (&voice, reused) {
             self.register(&call, voice).await;
@@ -248,7 +253,11 @@ impl PersonaliseCall {
                 let deadline = deadline
                     .unwrap_or_else(|| self.ports.clock.now() + self.settings.upstream_deadline);
                 self.update_agent(&call.agent_id, &update, deadline, reused)
-                    .await?;
+                    .await
+                    .map_err(|failure| Failure {
+                        evictions,
+                        ..failure
+                    })?;
                 true
             };
 
@@ -262,6 +271,7 @@ impl PersonaliseCall {
                 stored_sample: stored_sample.flatten(),
             },
             late_duplicates_possible: after_uncertainty,
+            evictions,
         })
     }
 

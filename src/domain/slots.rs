@@ -14,24 +14,27 @@ const MAX_CANDIDATES: usize = 3;
 
 impl PersonaliseCall {
     /// Whether our own cap (`VOICE_MAX_LIVE_CLONES`) leaves room for one more clone, making
-    /// room when it does not.
+    /// room when it does not; `Ok(true)` when a clone of ours was evicted for it.
     ///
     /// # Errors
     /// [`UpstreamError::VoiceLimitReached`] when the cap is reached and nothing could be freed.
-    pub(super) async fn room_under_own_cap(&self) -> Result<(), UpstreamError> {
+    pub(super) async fn room_under_own_cap(&self) -> Result<bool, UpstreamError> {
         let cap = self.settings.max_live_clones;
         if cap == 0 {
-            return Ok(());
+            return Ok(false);
         }
         let count = match self.ports.registry.count().await {
             Ok(count) => count,
             Err(error) => {
                 tracing::error!(%error, "cannot count our clones; cloning without checking VOICE_MAX_LIVE_CLONES");
-                return Ok(());
+                return Ok(false);
             }
         };
-        if count < cap || self.make_room().await {
-            return Ok(());
+        if count < cap {
+            return Ok(false);
+        }
+        if self.make_room().await {
+            return Ok(true);
         }
         Err(UpstreamError::VoiceLimitReached(format!(
             "VOICE_MAX_LIVE_CLONES ({cap}) reached and every clone of ours is in a call or in use"

@@ -425,3 +425,64 @@ async fn the_upstream_deadline_starts_once_a_clone_slot_is_held_not_while_queuei
     }
     assert_eq!(w.cloner.clones().len(), 5);
 }
+
+/// A webhook from another caller (`phone`), for `conversation_id`, with a 5 s sample.
+fn caller_event(conversation_id: &str, phone: &str) -> PreCallEvent {
+    PreCallEvent::parse(
+        RawPreCallEvent {
+            event_type: "pre_call".into(),
+            conversation_id: conversation_id.into(),
+            agent_id: "agent_def456uvw".into(),
+            event_timestamp: Some(NOW),
+            name: Some("Ivan".into()),
+            date_of_birth: None,
+            phone_number: Some(phone.into()),
+        },
+        Some(SampleUpload {
+            bytes: wav(5.0),
+            claimed_duration_seconds: None,
+            claimed_sample_rate: None,
+        }),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_eviction_to_make_room_is_reported_with_the_outcome_and_with_a_failure() {
+    let w = world(false);
+    w.cloner.set_voice_limit(2);
+    for (conversation, phone) in [("conv_a", "+31600000001"), ("conv_b", "+31600000002")] {
+        let call = w
+            .use_case
+            .prepare(caller_event(conversation, phone))
+            .unwrap();
+        let personalised = w.use_case.execute(call, false).await.unwrap();
+        assert_eq!(personalised.evictions, 0, "room enough for {conversation}");
+    }
+
+    let call = w
+        .use_case
+        .prepare(caller_event("conv_c", "+31600000003"))
+        .unwrap();
+    let personalised = w.use_case.execute(call, false).await.unwrap();
+    assert_eq!(personalised.evictions, 1, "the slots were full");
+    assert_eq!(w.cloner.deleted().len(), 1);
+
+    w.agents
+        .fail_updates_with(Some(UpstreamError::InvalidRequest(
+            "agent not found".into(),
+        )));
+    let call = w
+        .use_case
+        .prepare(caller_event("conv_d", "+31600000004"))
+        .unwrap();
+    let failure = w.use_case.execute(call, false).await.unwrap_err();
+    assert!(matches!(
+        failure.error,
+        PersonaliseError::AgentUpdateFailed { .. }
+    ));
+    assert_eq!(
+        failure.evictions, 1,
+        "the clone evicted for it is gone although the call failed"
+    );
+}
