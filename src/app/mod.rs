@@ -1,8 +1,9 @@
-//! The application: configuration, telemetry, the HTTP surface, wiring and the CLI.
+//! The application: configuration, telemetry, metrics, the HTTP surface, wiring and the CLI.
 
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod metrics;
 pub mod service;
 pub mod startup;
 pub mod stores;

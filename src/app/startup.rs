@@ -14,6 +14,7 @@ use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use super::config::{Config, LifecycleSettings};
 use super::http::{self, BodyLimits, WebhookApi};
 use super::stores::Stores;
+use super::metrics::Metrics;
 use crate::adapters::elevenlabs::{ElevenLabsClient, ElevenLabsConfig};
 use crate::adapters::resilience::{
     BreakerSettings, CircuitBreaker, CloneLimiter, GuardedAgentConfigurator, GuardedVoiceCloner,
@@ -23,8 +24,8 @@ use crate::adapters::{
     DiskSampleStore, InMemoryAgentConfigurator, InMemoryVoiceCloner, SymphoniaProbe, SystemClock,
 };
 use crate::app::service::{
-    BackgroundWork, InitiationService, PostCallService, PreCallService, SweepSchedule,
-    sweep_periodically,
+    BackgroundWork, InitiationService, MetricsService, PostCallService, PreCallService,
+    SweepSchedule, sweep_periodically,
 };
 use crate::domain::{
     AgentUpdateMode, AnswerInitiation, Cleanup, CleanupSettings, Deliveries, DeliverySettings,
@@ -97,6 +98,8 @@ pub struct Services {
     pub sweep: Arc<Sweep>,
     /// The stores, shared or in memory (the sweep's lease among them).
     pub stores: Stores,
+    /// The metrics registry, and the handles everything records in.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Builds the API (handlers and their dependencies) from configuration and backends.
@@ -131,12 +134,17 @@ pub fn build_services(config: &Config, backends: Backends) -> anyhow::Result<Ser
         max_waiting: reliability.clone_queue_capacity,
         max_wait: reliability.clone_queue_timeout,
     }));
+    // The one metrics registry. The backends are metered under the breaker, so what is counted
+    // is what reached ElevenLabs; the breaker and the queue are read at each scrape.
+    let metrics = Metrics::new(&breaker, &permits);
     let cloner: Arc<dyn VoiceCloner> = Arc::new(GuardedVoiceCloner::new(
-        backends.cloner,
+        metrics.meter_cloner(backends.cloner),
         Arc::clone(&breaker),
     ));
-    let agents: Arc<dyn AgentConfigurator> =
-        Arc::new(GuardedAgentConfigurator::new(backends.agents, breaker));
+    let agents: Arc<dyn AgentConfigurator> = Arc::new(GuardedAgentConfigurator::new(
+        metrics.meter_agents(backends.agents),
+        breaker,
+    ));
     let stores = Stores::from_config(config)?;
     let longest = config.longest_webhook();
     let deliveries = Arc::new(Deliveries::new(
@@ -200,6 +208,7 @@ pub fn build_services(config: &Config, backends: Backends) -> anyhow::Result<Ser
         release: ReleaseAfterCall::new(Arc::clone(&registry)),
         retirement: Arc::clone(&retirement),
         background: background.clone(),
+        metrics: metrics.lifecycle(),
     };
     let sweep = Sweep::new(
         SweepPorts {
@@ -215,6 +224,10 @@ pub fn build_services(config: &Config, backends: Backends) -> anyhow::Result<Ser
         },
         retirement,
     );
+    let scrape = MetricsService {
+        metrics: Arc::clone(&metrics),
+        registry: Arc::clone(&registry),
+    };
     let cleanup = Cleanup::new(
         cloner,
         agents,
@@ -233,6 +246,7 @@ pub fn build_services(config: &Config, backends: Backends) -> anyhow::Result<Ser
         use_case: Arc::new(use_case),
         cleanup: Arc::new(cleanup),
         background,
+        metrics: metrics.lifecycle(),
     };
     Ok(Services {
         api: WebhookApi {
@@ -240,9 +254,11 @@ pub fn build_services(config: &Config, backends: Backends) -> anyhow::Result<Ser
             post_call: Arc::new(post_call),
             initiation: Arc::new(initiation),
             stores: stores.clone(),
+            metrics: Arc::new(scrape),
         },
         sweep: Arc::new(sweep),
         stores,
+        metrics,
     })
 }
 
@@ -268,6 +284,7 @@ pub struct Application {
     sweep: Arc<Sweep>,
     sweep_interval: Duration,
     stores: Stores,
+    metrics: Arc<Metrics>,
 }
 
 impl Application {
@@ -305,6 +322,7 @@ impl Application {
             sweep: services.sweep,
             sweep_interval: config.lifecycle.sweep_interval,
             stores: services.stores,
+            metrics: services.metrics,
         })
     }
 
@@ -332,6 +350,7 @@ impl Application {
                 self.sweep,
                 schedule,
                 stop_sweeping.clone(),
+                self.metrics.lifecycle(),
             ));
         }
         let stopping = Arc::new(std::sync::OnceLock::new());

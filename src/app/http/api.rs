@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use poem_openapi::{OpenApi, Tags, payload::Json};
+use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::{OpenApi, Tags};
 use tracing::Instrument;
 
 use super::body::{PostCallBody, SignatureParam, WebhookBody};
@@ -12,11 +13,13 @@ use super::errors::{ApiError, WebhookResponse};
 use super::initiation_payload::parse_initiation;
 use super::initiation_request::{InitiationAuth, InitiationBody};
 use super::initiation_response::{InitiationResponse, answer_payload};
+use super::metrics_response::MetricsResponse;
 use super::post_call_response::PostCallResponse;
 use super::ready::ReadyResponse;
 use super::schema::{CallerInfoPayload, Health, PostCallAction, PostCallAnswer, WebhookSuccess};
 use crate::app::service::{
-    Handled, InitiationService, PostCallOutcome, PostCallService, PreCallService, SignedBody,
+    Handled, InitiationService, MetricsService, PostCallOutcome, PostCallService, PreCallService,
+    SignedBody,
 };
 use crate::app::stores::Stores;
 use crate::domain::CallOutcome;
@@ -43,6 +46,8 @@ pub struct WebhookApi {
     pub initiation: Arc<InitiationService>,
     /// The stores, asked by `/ready`.
     pub stores: Stores,
+    /// Builds the `/metrics` exposition.
+    pub metrics: Arc<MetricsService>,
 }
 
 #[OpenApi]
@@ -56,6 +61,20 @@ impl WebhookApi {
             status: "healthy".into(),
             service: SERVICE_NAME.into(),
         })
+    }
+
+    /// Metrics for Prometheus
+    ///
+    /// Requests by endpoint and outcome, upstream calls to ElevenLabs by operation and outcome,
+    /// latencies (seconds), live clones, reuses, deletions by reason, the circuit breaker's state
+    /// and the clone queue, in the Prometheus text format (`text/plain; version=0.0.4`). No
+    /// authentication: expose it to your monitoring network only. The README lists every series.
+    #[oai(path = "/metrics", method = "get", tag = "ApiTags::Health")]
+    async fn metrics(&self) -> MetricsResponse {
+        match self.metrics.scrape().await {
+            Ok(text) => MetricsResponse::Ok(PlainText(text)),
+            Err(_) => MetricsResponse::Internal(Json(ApiError::internal().body())),
+        }
     }
 
     /// Pre-call webhook: clone the caller's voice and personalise the agent

@@ -349,6 +349,18 @@ mod tests {
     }
 
     #[test]
+    fn as_str_spells_every_code_as_the_wire_does() {
+        use poem_openapi::types::ToJSON;
+        for code in all_codes() {
+            assert_eq!(
+                code.to_json(),
+                Some(serde_json::Value::from(code.as_str())),
+                "{code:?}"
+            );
+        }
+    }
+
+    #[test]
     fn each_status_documents_exactly_the_codes_it_is_sent_with() {
         use super::super::error_examples::examples;
         // Unknown paths and methods are answered by the router, and a wrong bearer token by the

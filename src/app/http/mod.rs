@@ -9,11 +9,13 @@ mod initiation_payload;
 mod initiation_request;
 mod initiation_response;
 mod initiation_schema;
+mod metrics_response;
 pub mod multipart;
 pub mod payload;
 pub mod post_call_payload;
 mod post_call_response;
 mod ready;
+mod request_metrics;
 mod schema;
 
 use poem::error::{MethodNotAllowedError, NotFoundError};
@@ -27,6 +29,7 @@ pub use errors::ApiError;
 pub use schema::ErrorCode;
 
 use header_limit::HeaderLimit;
+use request_metrics::RequestMetrics;
 
 /// The OpenAPI service for the API; `server` is the URL shown in the spec.
 pub fn openapi_service(api: WebhookApi, server: &str) -> OpenApiService<WebhookApi, ()> {
@@ -50,15 +53,17 @@ pub fn spec_json(api: WebhookApi) -> String {
     openapi_service(api, "/").spec()
 }
 
-/// All routes: `/health`, `/webhook`, `/openapi.json`, `/docs`. Requests whose headers total
-/// more than `max_header_bytes` get `431` before any route runs; an unknown path gets `404` and
-/// an unknown method `405`, in the same error shape as every other error.
+/// All routes: `/health`, `/metrics`, the webhooks, `/openapi.json`, `/docs`. Requests whose
+/// headers total more than `max_header_bytes` get `431` before any route runs; an unknown path
+/// gets `404` and an unknown method `405`, in the same error shape as every other error. Every
+/// answer, those included, is counted in the metrics.
 pub fn routes(
     api: WebhookApi,
     limits: BodyLimits,
     post_call_limits: BodyLimits,
     max_header_bytes: usize,
 ) -> impl Endpoint {
+    let request_metrics = RequestMetrics(api.metrics.metrics.http());
     let service = openapi_service(api, "/");
     let docs = service.swagger_ui();
     let spec = service.spec_endpoint();
@@ -85,6 +90,7 @@ pub fn routes(
         .data(PostCallLimits(post_call_limits))
         .with(CatchPanic::new().with_handler(|_| panic_response()))
         .with(HeaderLimit(max_header_bytes))
+        .with(request_metrics)
 }
 
 /// Our error shape outside the OpenAPI operations (middleware, panics).

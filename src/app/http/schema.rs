@@ -162,6 +162,31 @@ pub enum ErrorCode {
     InternalError,
 }
 
+impl ErrorCode {
+    /// The code as the wire spells it (`INVALID_PAYLOAD`…), from a fixed set: fit for a metric
+    /// label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidPayload => "INVALID_PAYLOAD",
+            Self::InvalidVoiceSample => "INVALID_VOICE_SAMPLE",
+            Self::InvalidSignature => "INVALID_SIGNATURE",
+            Self::Unauthorized => "UNAUTHORIZED",
+            Self::RequestTimeout => "REQUEST_TIMEOUT",
+            Self::DuplicateConversation => "DUPLICATE_CONVERSATION",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::VoiceCloningFailed => "VOICE_CLONING_FAILED",
+            Self::AgentUpdateFailed => "AGENT_UPDATE_FAILED",
+            Self::UpstreamUnavailable => "UPSTREAM_UNAVAILABLE",
+            Self::Busy => "BUSY",
+            Self::StoreUnavailable => "STORE_UNAVAILABLE",
+            Self::HeadersTooLarge => "HEADERS_TOO_LARGE",
+            Self::NotFound => "NOT_FOUND",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::InternalError => "INTERNAL_ERROR",
+        }
+    }
+}
+
 /// Every error has this shape.
 #[derive(Debug, Object)]
 pub struct ErrorBody {

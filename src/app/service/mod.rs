@@ -4,12 +4,14 @@
 
 mod background;
 mod initiation;
+mod metrics;
 mod post_call;
 mod pre_call;
 mod sweep;
 
 pub use background::BackgroundWork;
 pub use initiation::{InitiationRefusal, InitiationService};
+pub use metrics::{LIVE_CLONES_TIMEOUT, MetricsService, ScrapeError};
 pub use post_call::{PostCallError, PostCallOutcome, PostCallService};
 pub use pre_call::{Handled, PreCallError, PreCallFailure, PreCallService, SignedBody};
 pub use sweep::{FIRST_SWEEP_AFTER, SweepSchedule, sweep_periodically};

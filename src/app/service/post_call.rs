@@ -8,6 +8,7 @@ use tracing::Instrument;
 
 use super::{BackgroundWork, SignedBody};
 use crate::app::http::post_call_payload::{self, PostCallPayloadError};
+use crate::app::metrics::{DeletionReason, LifecycleMetrics};
 use crate::domain::{
     PostCallKind, Release, ReleaseAfterCall, Retired, Retirement, SignatureError, WebhookSecret,
 };
@@ -59,6 +60,8 @@ pub struct PostCallService {
     pub retirement: Arc<Retirement>,
     /// Where the deletes run, tracked for shutdown.
     pub background: BackgroundWork,
+    /// Where deletions after a call are counted.
+    pub metrics: LifecycleMetrics,
 }
 
 impl PostCallService {
@@ -92,10 +95,12 @@ impl PostCallService {
             Release::Retire(voice_id) => {
                 tracing::info!(%voice_id, "call ended; releasing its clone");
                 let retirement = Arc::clone(&self.retirement);
+                let metrics = self.metrics.clone();
                 self.background.spawn(
                     async move {
                         let retired = retirement.retire(&voice_id).await;
                         if retired == Retired::Deleted {
+                            metrics.deleted(DeletionReason::AfterCall, 1);
                             tracing::info!(%voice_id, reason = "after_call", "clone deleted after its call");
                         } else {
                             tracing::warn!(%voice_id, ?retired, "clone not deleted after its call; the sweep will look again");

@@ -12,10 +12,11 @@ use tracing::Instrument;
 
 use super::BackgroundWork;
 use crate::app::http::payload::{self, PayloadRejection};
+use crate::app::metrics::{DeletionReason, LifecycleMetrics};
 use crate::domain::{
-    CallOutcome, Cleanup, CleanupTarget, ConversationId, Deliveries, Delivery, DeliveryError,
-    PersonaliseCall, PersonaliseError, Personalised, PreCallEvent, Settlement, SignatureError,
-    WebhookSecret,
+    CallOutcome, Cleanup, CleanupOutcome, CleanupTarget, ConversationId, Deliveries, Delivery,
+    DeliveryError, Failure, PersonaliseCall, PersonaliseError, Personalised, PreCallEvent,
+    Rollback, Settlement, SignatureError, WebhookSecret,
 };
 use crate::ports::Clock;
 
@@ -82,6 +83,8 @@ pub struct PreCallService {
     pub cleanup: Arc<Cleanup>,
     /// Where the upstream work and clean-ups run, tracked for shutdown.
     pub background: BackgroundWork,
+    /// Where reuses, evictions, rollbacks and clean-ups are counted.
+    pub metrics: LifecycleMetrics,
 }
 
 impl PreCallService {
@@ -155,6 +158,11 @@ impl PreCallService {
         let voice_may_exist = ticket.voice_may_exist();
         match self.personalise(event, voice_may_exist).await {
             Ok(personalised) => {
+                self.metrics
+                    .deleted(DeletionReason::Evicted, personalised.evictions.into());
+                if personalised.outcome.voice_reused {
+                    self.metrics.reused();
+                }
                 let outcome = personalised.outcome;
                 self.deliveries
                     .finish(ticket, Settlement::Completed(&outcome))
@@ -170,10 +178,13 @@ impl PreCallService {
             }
             Err(stopped) => {
                 let (error, voice_may_remain) = match stopped {
-                    Stopped::Failed(failure) => (
-                        PreCallError::Personalise(failure.error),
-                        failure.voice_may_remain,
-                    ),
+                    Stopped::Failed(failure) => {
+                        self.count_deletions(&failure);
+                        (
+                            PreCallError::Personalise(failure.error),
+                            failure.voice_may_remain,
+                        )
+                    }
                     // A bug mid-way: assume the worst about a clone that may have been sent.
                     Stopped::Panicked => (PreCallError::Internal, had_sample),
                 };
@@ -193,13 +204,34 @@ impl PreCallService {
         }
     }
 
+    /// Counts the voices a failed personalisation deleted on its way: the clones it evicted,
+    /// and its own clone when it was rolled back.
+    fn count_deletions(&self, failure: &Failure) {
+        self.metrics
+            .deleted(DeletionReason::Evicted, failure.evictions.into());
+        if let PersonaliseError::AgentUpdateFailed {
+            rollback: Rollback::Deleted(_),
+            ..
+        } = failure.error
+        {
+            self.metrics.deleted(DeletionReason::Rollback, 1);
+        }
+    }
+
     /// The webhook is answered at once; the voice a lost answer may have left is looked for and
     /// deleted in the background (see [`Cleanup`]).
     fn clean_up_later(&self, target: CleanupTarget) {
         let cleanup = Arc::clone(&self.cleanup);
+        let metrics = self.metrics.clone();
         self.background.spawn(
             async move {
                 let outcome = cleanup.run(&target).await;
+                if let CleanupOutcome::Deleted(n) = outcome {
+                    metrics.deleted(
+                        DeletionReason::Cleanup,
+                        u64::try_from(n).unwrap_or(u64::MAX),
+                    );
+                }
                 tracing::info!(?outcome, "clean-up after a failed delivery finished");
             }
             .instrument(tracing::Span::current()),

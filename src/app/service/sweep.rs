@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::app::metrics::LifecycleMetrics;
 use crate::domain::{Sweep, SweepReport};
 use crate::ports::{LeaseHolder, SweepLease};
 
@@ -34,11 +35,13 @@ impl SweepSchedule {
 }
 
 /// Sweeps every `schedule.interval` (the first after the interval or [`FIRST_SWEEP_AFTER`],
-/// whichever is shorter) while this replica holds the sweep lease, until `stop` is cancelled.
+/// whichever is shorter) while this replica holds the sweep lease, until `stop` is cancelled,
+/// counting what each sweep deleted in `metrics`.
 pub async fn sweep_periodically(
     sweep: Arc<Sweep>,
     schedule: SweepSchedule,
     stop: CancellationToken,
+    metrics: LifecycleMetrics,
 ) {
     let sweeping = async {
         tokio::time::sleep(schedule.interval.min(FIRST_SWEEP_AFTER)).await;
@@ -55,7 +58,10 @@ pub async fn sweep_periodically(
                         leading = true;
                     }
                     match sweep.run(false).await {
-                        Ok(report) => log(&report),
+                        Ok(report) => {
+                            metrics.swept(&report);
+                            log(&report);
+                        }
                         Err(error) => {
                             tracing::warn!(%error, "sweep skipped; trying again next interval");
                         }
