@@ -32,6 +32,7 @@ mod invalid_payload;
 mod invalid_voice_sample;
 mod lease_contract;
 mod ledger_contract;
+mod metrics;
 mod multipart;
 mod post_call;
 mod redelivery;
