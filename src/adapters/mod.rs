@@ -9,8 +9,8 @@ pub mod memory_events;
 pub mod memory_lease;
 pub mod memory_ledger;
 pub mod memory_registry;
-pub mod redis;
 pub mod metered;
+pub mod redis;
 pub mod resilience;
 pub mod symphonia_probe;
 pub mod system_clock;
@@ -22,10 +22,10 @@ pub use memory_events::InMemorySeenEvents;
 pub use memory_lease::InMemorySweepLease;
 pub use memory_ledger::InMemoryDeliveryLedger;
 pub use memory_registry::InMemoryVoiceRegistry;
+pub use metered::{MeteredAgentConfigurator, MeteredVoiceCloner, UpstreamMetrics};
 pub use redis::{
     RedisDeliveryLedger, RedisSeenEvents, RedisStore, RedisStoreError, RedisSweepLease,
     RedisVoiceRegistry,
 };
-pub use metered::{MeteredAgentConfigurator, MeteredVoiceCloner, UpstreamMetrics};
 pub use symphonia_probe::SymphoniaProbe;
 pub use system_clock::SystemClock;

@@ -13,8 +13,8 @@ use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 
 use super::config::{Config, LifecycleSettings};
 use super::http::{self, BodyLimits, WebhookApi};
-use super::stores::Stores;
 use super::metrics::Metrics;
+use super::stores::Stores;
 use crate::adapters::elevenlabs::{ElevenLabsClient, ElevenLabsConfig};
 use crate::adapters::resilience::{
     BreakerSettings, CircuitBreaker, CloneLimiter, GuardedAgentConfigurator, GuardedVoiceCloner,

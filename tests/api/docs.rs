@@ -103,7 +103,7 @@ async fn each_error_status_shows_an_example_with_its_own_codes() {
         ("431", &["HEADERS_TOO_LARGE"]),
         ("500", &["INTERNAL_ERROR"]),
         ("502", &["UPSTREAM_UNAVAILABLE"]),
-        ("503", &["BUSY"]),
+        ("503", &["BUSY", "STORE_UNAVAILABLE"]),
     ] {
         let schema = &responses[status]["content"]["application/json; charset=utf-8"]["schema"];
         let examples = examples_of(schema);

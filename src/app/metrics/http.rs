@@ -19,6 +19,7 @@ pub fn endpoint_label(path: &str) -> &'static str {
         "/webhook/post-call" => "/webhook/post-call",
         "/webhook/conversation-initiation" => "/webhook/conversation-initiation",
         "/health" => "/health",
+        "/ready" => "/ready",
         "/metrics" => "/metrics",
         _ => "other",
     }
