@@ -5,14 +5,18 @@ FROM rust:1.95.0-bookworm AS build
 WORKDIR /src
 
 # Dependencies first, in a layer of their own: it is rebuilt only when Cargo.toml or Cargo.lock
-# change, not on every change to the sources. Stub targets stand in for the real ones (the
-# manifest names the benches, so they must exist too); the stub's own artifacts are removed
+# change, not on every change to the sources. Stub targets stand in for the real ones: cargo
+# wants a file for every target the manifest names, so each [[bench]] gets a stub too, its name
+# read from the manifest's [[bench]] sections (a new bench needs no change here;
+# tests/api/deploy.rs runs this awk against Cargo.toml). The stub's own artifacts are removed
 # afterwards so the real build cannot mistake them for up to date.
 COPY Cargo.toml Cargo.lock ./
 RUN mkdir -p src benches \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs \
- && for bench in probe signature load; do echo 'fn main() {}' > "benches/$bench.rs"; done \
+ && for bench in $(awk '/^\[/ { in_bench = ($0 == "[[bench]]") } in_bench && /^name *=/ { gsub(/^name *= *"|".*$/, ""); print }' Cargo.toml); do \
+      echo 'fn main() {}' > "benches/$bench.rs"; \
+    done \
  && cargo build --release --locked --bin precall-webhook \
  && rm -rf src benches \
     target/release/precall-webhook* \
