@@ -18,6 +18,7 @@ mod cli;
 mod concurrency;
 mod contract_check;
 mod day_in_the_life;
+mod deploy;
 mod docs;
 mod elevenlabs;
 mod events_contract;
