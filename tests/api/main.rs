@@ -2,12 +2,14 @@
 //! the real HTTP adapters against a wiremock ElevenLabs, in `elevenlabs`), HTTP from the
 //! outside. One test binary; one module per feature of the SPEC.
 
+mod binary;
 mod contract;
 mod fake_elevenlabs;
 mod helpers;
 mod observed_cloner;
 mod redis_server;
 mod replicas;
+mod replicas_binary;
 
 mod agent_overrides;
 mod backpressure;

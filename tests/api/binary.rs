@@ -1,0 +1,115 @@
+//! The real binary as a child process, for the tests that need a process of its own: signals
+//! (shutdown) and several replicas on one store.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use crate::helpers::{ELEVENLABS_API_KEY, SECRET};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_precall-webhook");
+
+/// The service as a child process; killed if the test ends before it exits.
+pub struct Service {
+    pub child: Child,
+    pub address: SocketAddr,
+    log: PathBuf,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Service {
+    /// Starts `precall-webhook serve` on a free loopback port, against the ElevenLabs at
+    /// `base_url`, in `dir` (so no `.env` is picked up), with nothing inherited from the
+    /// environment but `vars`.
+    pub fn start(dir: &Path, base_url: &str, vars: &[(&str, &str)]) -> Self {
+        // A port that was free a moment ago: bound, read, released.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let log = dir.join("service.log");
+        let output = std::fs::File::create(&log).expect("a log file");
+        let port_text = port.to_string();
+        let child = Command::new(BIN)
+            .arg("serve")
+            .current_dir(dir)
+            .env_clear()
+            .envs([
+                ("ELEVENLABS_API_KEY", ELEVENLABS_API_KEY),
+                ("ELEVENLABS_WEBHOOK_SECRET", SECRET),
+                ("ELEVENLABS_API_BASE_URL", base_url),
+                ("PRECALL_WEBHOOK_HOST", "127.0.0.1"),
+                ("PRECALL_WEBHOOK_PORT", port_text.as_str()),
+                ("SHUTDOWN_GRACE_SECONDS", "20"),
+            ])
+            .envs(vars.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(output.try_clone().expect("a log file handle"))
+            .stderr(output)
+            .spawn()
+            .expect("the binary starts");
+        Self {
+            child,
+            address: SocketAddr::from(([127, 0, 0, 1], port)),
+            log,
+        }
+    }
+
+    /// What the service logged so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Panics, with the log, when the service has exited already.
+    pub fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("the service exited early ({status}):\n{}", self.log());
+        }
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM failed: {status}");
+    }
+
+    /// Waits for the process to exit.
+    pub async fn exit_status(&mut self) -> ExitStatus {
+        // Not a timing assertion: a guard (beyond the 20 s grace period) so that a service that
+        // never exits fails the test instead of hanging it.
+        let wait = async {
+            loop {
+                if let Some(status) = self.child.try_wait().expect("the child can be waited on") {
+                    return status;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        match tokio::time::timeout(Duration::from_secs(60), wait).await {
+            Ok(status) => status,
+            Err(_) => panic!("the service did not exit within 60 s:\n{}", self.log()),
+        }
+    }
+}
+
+/// An HTTP client that keeps no idle connection (an idle keep-alive connection is still a
+/// connection the service has to close on shutdown).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("an HTTP client")
+}
