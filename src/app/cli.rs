@@ -303,10 +303,11 @@ fn healthcheck(url: Option<String>) -> anyhow::Result<()> {
     })
 }
 
-/// The note every `voices` command prints: this process's registry starts empty.
+/// The note `voices sweep` prints without `REDIS_URL`: this process's registry starts empty.
 const FRESH_REGISTRY_NOTE: &str = "note: this process's registry is empty, so every clone counts \
      as unknown to it (an orphan to the sweep, deleted when older than \
-     VOICE_ORPHAN_GRACE_SECONDS and no agent speaks with it)";
+     VOICE_ORPHAN_GRACE_SECONDS and no agent speaks with it); with REDIS_URL it reads the \
+     replicas' shared registry instead";
 
 fn voices(command: VoicesCommand) -> anyhow::Result<()> {
     // Read as for `serve --offline` (no webhook secret needed here); the API key is required
@@ -333,7 +334,9 @@ fn voices(command: VoicesCommand) -> anyhow::Result<()> {
             VoicesCommand::Sweep { dry_run } => {
                 let report = services.sweep.run(dry_run).await?;
                 print!("{}", sweep_lines(&report));
-                println!("{FRESH_REGISTRY_NOTE}");
+                if config.redis_url.is_none() {
+                    println!("{FRESH_REGISTRY_NOTE}");
+                }
             }
         }
         Ok(())

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::*;
 use crate::domain::{AgentUpdateMode, WebhookSecret};
@@ -302,4 +302,30 @@ fn the_initiation_webhook_is_off_by_default_and_its_variables_are_checked() {
             assert!(!err.contains(value), "the token is not echoed: {err}");
         }
     }
+}
+
+#[test]
+fn redis_url_takes_the_three_schemes_and_is_never_echoed() {
+    assert!(
+        from(&KEYS, false).unwrap().redis_url.is_none(),
+        "memory by default"
+    );
+    for url in [
+        "redis://:pw-123@redis:6379/0",
+        "rediss://cache.example:6380",
+        "redis+unix:///run/redis.sock",
+    ] {
+        let mut vars = KEYS.to_vec();
+        vars.push(("REDIS_URL", url));
+        let c = from(&vars, false).unwrap();
+        assert_eq!(c.redis_url.as_ref().unwrap().expose_secret(), url);
+        assert!(!format!("{c:?}").contains("pw-123"));
+    }
+    let mut vars = KEYS.to_vec();
+    vars.push(("REDIS_URL", "http://pw-123@redis"));
+    let err = from(&vars, false).unwrap_err().to_string();
+    assert!(
+        err.starts_with("REDIS_URL: invalid value") && !err.contains("pw-123"),
+        "{err}"
+    );
 }
