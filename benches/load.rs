@@ -21,7 +21,9 @@ use bytes::Bytes;
 use tokio::sync::Semaphore;
 use wiremock::MockServer;
 
-use support::{free_port, mock_upstream, peak_rss_mb, quantile, sign, start_server, wait_until_up};
+use support::{
+    cpu_time, free_port, mock_upstream, peak_rss_mb, quantile, sign, start_server, wait_until_up,
+};
 
 const BOUNDARY: &str = "precallbenchboundary";
 
@@ -50,6 +52,7 @@ struct Report {
     p99: Duration,
     errors: usize,
     peak_rss_mb: f64,
+    cpu_per_request: Duration,
 }
 
 fn audio(sample: Sample) -> Bytes {
@@ -98,6 +101,7 @@ async fn run(scenario: &Scenario, upstream: &MockServer) -> Report {
     let audio = audio(scenario.sample);
     let url = format!("{base}/webhook");
     let limit = Arc::new(Semaphore::new(scenario.connections));
+    let cpu_before = cpu_time(server.id());
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(scenario.requests);
     for i in 0..scenario.requests {
@@ -151,6 +155,7 @@ async fn run(scenario: &Scenario, upstream: &MockServer) -> Report {
         eprintln!("  errors by kind: {statuses:?}");
     }
     let peak_rss_mb = peak_rss_mb(server.id());
+    let cpu = cpu_time(server.id()).saturating_sub(cpu_before);
     let _ = server.kill();
     let _ = server.wait();
     latencies.sort();
@@ -160,6 +165,7 @@ async fn run(scenario: &Scenario, upstream: &MockServer) -> Report {
         p99: quantile(&latencies, 0.99),
         errors,
         peak_rss_mb,
+        cpu_per_request: cpu / u32::try_from(scenario.requests.max(1)).unwrap_or(u32::MAX),
     }
 }
 
@@ -222,9 +228,9 @@ fn scenarios() -> Vec<Scenario> {
 async fn main() {
     let upstream = mock_upstream().await;
     println!(
-        "| connections | requests | sample | body | req/s | p50 | p99 | errors | server peak RSS |"
+        "| connections | requests | sample | body | req/s | p50 | p99 | errors | server peak RSS | server CPU per request |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for scenario in scenarios() {
         let report = run(&scenario, &upstream).await;
         let sample = match scenario.sample {
@@ -236,7 +242,7 @@ async fn main() {
             Encoding::Multipart => "multipart",
         };
         println!(
-            "| {} | {} | {sample} | {body} | {:.0} | {:.0?} | {:.0?} | {} | {:.0} MB |",
+            "| {} | {} | {sample} | {body} | {:.0} | {:.0?} | {:.0?} | {} | {:.0} MB | {:.0?} |",
             scenario.connections,
             scenario.requests,
             report.requests_per_second,
@@ -244,6 +250,7 @@ async fn main() {
             report.p99,
             report.errors,
             report.peak_rss_mb,
+            report.cpu_per_request,
         );
     }
 }

@@ -67,8 +67,8 @@ pub fn free_port() -> u16 {
 }
 
 /// Starts the release server on `port` against `upstream`, with `extra` variables on top.
-/// Settings to try (`MAX_CONCURRENT_CLONES=8`, `LOG_LEVEL=INFO`…) pass through from the
-/// bench's own environment.
+/// Settings to try (`MAX_CONCURRENT_CLONES=8`, `LOG_LEVEL=INFO`, `REDIS_URL`…) pass through
+/// from the bench's own environment.
 pub fn start_server(upstream: &MockServer, port: u16, extra: &[(&str, &str)]) -> Child {
     let mut vars: HashMap<&str, String> = HashMap::from([
         ("ELEVENLABS_API_KEY", "sk_bench".to_owned()),
@@ -85,6 +85,7 @@ pub fn start_server(upstream: &MockServer, port: u16, extra: &[(&str, &str)]) ->
             || k.starts_with("MAX_")
             || k.starts_with("CIRCUIT_")
             || k == "LOG_LEVEL"
+            || k == "REDIS_URL"
     });
     match Command::new(env!("CARGO_BIN_EXE_precall-webhook"))
         .arg("serve")

@@ -8,7 +8,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 
 use crate::domain::{AgentId, CallId, CallerKey, ConversationId, VoiceId};
-use crate::ports::{AgentSettings, RegistryError, VoiceEntry, VoiceRegistry, VoiceState};
+use crate::ports::{
+    AgentSettings, MAX_HISTORY, RegistryError, VoiceEntry, VoiceRegistry, VoiceState,
+};
 
 /// The entries and their indexes. A repeat caller's entry accumulates every conversation and
 /// call it served, so lookups by conversation or call go through an index instead of scanning
@@ -73,6 +75,12 @@ impl Book {
     }
 }
 
+/// Drops the oldest of `history` beyond [`MAX_HISTORY`]; returns what was dropped.
+fn trim<T>(history: &mut Vec<T>) -> Vec<T> {
+    let excess = history.len().saturating_sub(MAX_HISTORY);
+    history.drain(..excess).collect()
+}
+
 /// The registry in memory.
 #[derive(Default)]
 pub struct InMemoryVoiceRegistry {
@@ -109,11 +117,18 @@ impl VoiceRegistry for InMemoryVoiceRegistry {
         let Some(entry) = book.callers_clone(caller_key, used_since) else {
             return Ok(None);
         };
-        if !entry.conversations.contains(conversation_id) {
+        let added = !entry.conversations.contains(conversation_id);
+        if added {
             entry.conversations.push(conversation_id.clone());
         }
         entry.last_used = entry.last_used.max(now);
+        let dropped = trim(&mut entry.conversations);
         let entry = entry.clone();
+        for old in dropped {
+            if book.by_conversation.get(&old) == Some(&entry.voice_id) {
+                book.by_conversation.remove(&old);
+            }
+        }
         book.by_conversation
             .insert(conversation_id.clone(), entry.voice_id.clone());
         Ok(Some(entry))
@@ -159,7 +174,13 @@ impl VoiceRegistry for InMemoryVoiceRegistry {
             call: call.clone(),
             since: now,
         };
+        let dropped = trim(&mut entry.calls);
         let entry = entry.clone();
+        for old in dropped {
+            if book.by_call.get(&old) == Some(&entry.voice_id) {
+                book.by_call.remove(&old);
+            }
+        }
         book.by_call.insert(call.clone(), entry.voice_id.clone());
         Ok(Some(entry))
     }

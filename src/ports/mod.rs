@@ -25,4 +25,4 @@ pub use store_health::{StoreHealth, StoreUnreachable};
 pub use sweep_lease::{LeaseError, LeaseHolder, SweepLease};
 pub use upstream_error::UpstreamError;
 pub use voice_cloner::{CloneRequest, ClonedVoice, FoundVoice, ListedVoice, VoiceCloner};
-pub use voice_registry::{RegistryError, VoiceEntry, VoiceRegistry, VoiceState};
+pub use voice_registry::{MAX_HISTORY, RegistryError, VoiceEntry, VoiceRegistry, VoiceState};

@@ -12,6 +12,11 @@ use async_trait::async_trait;
 use crate::domain::{AgentId, CallId, CallerKey, ConversationId, VoiceId, VoiceName};
 use crate::ports::AgentSettings;
 
+/// The most conversations, and calls, an entry remembers (the latest). A repeat caller's clone
+/// serves call after call; its history must not grow without bound (nor the cost of reading
+/// it). A post-call event for a call this far back is found by its override voice instead.
+pub const MAX_HISTORY: usize = 32;
+
 /// Where a clone stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VoiceState {
@@ -41,9 +46,9 @@ pub struct VoiceEntry {
     pub caller_name: Option<String>,
     /// The agent it was made for.
     pub agent_id: AgentId,
-    /// Conversations it served, oldest first.
+    /// Conversations it served, oldest first; the latest [`MAX_HISTORY`].
     pub conversations: Vec<ConversationId>,
-    /// Calls it was bound to, oldest first.
+    /// Calls it was bound to, oldest first; the latest [`MAX_HISTORY`].
     pub calls: Vec<CallId>,
     /// When it was made, unix seconds.
     pub created_at: i64,

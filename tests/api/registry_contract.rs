@@ -297,6 +297,50 @@ pub async fn entries_are_listed_oldest_first_and_counted(r: &dyn VoiceRegistry) 
     );
 }
 
+pub async fn an_entry_remembers_only_its_latest_conversations_and_calls(r: &dyn VoiceRegistry) {
+    use precall_webhook::ports::MAX_HISTORY;
+    let key = caller("+31600000012");
+    r.register(entry("v1", Some(key.clone()), 100))
+        .await
+        .unwrap();
+    let extra = MAX_HISTORY + 3;
+    for n in 0..extra {
+        let at = 200 + n as i64;
+        r.reuse(&key, 0, &conversation(&format!("conv_n{n}")), at)
+            .await
+            .unwrap();
+        r.bind_call(&key, 0, &CallId::parse(format!("CA{n}")).unwrap(), at)
+            .await
+            .unwrap();
+    }
+    let held = r.by_voice(&voice("v1")).await.unwrap().unwrap();
+    assert_eq!(held.conversations.len(), MAX_HISTORY);
+    assert_eq!(held.calls.len(), MAX_HISTORY);
+    let newest = CallId::parse(format!("CA{}", extra - 1)).unwrap();
+    assert_eq!(held.calls.last(), Some(&newest));
+    assert!(r.by_call(&newest).await.unwrap().is_some());
+    assert!(
+        r.by_call(&CallId::parse("CA0").unwrap())
+            .await
+            .unwrap()
+            .is_none(),
+        "the oldest call is forgotten with its index"
+    );
+    assert!(
+        r.by_conversation(&conversation("conv_v1"))
+            .await
+            .unwrap()
+            .is_none(),
+        "so is the oldest conversation"
+    );
+    assert!(
+        r.by_conversation(&conversation(&format!("conv_n{}", extra - 1)))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
 /// Runs the whole suite against a fresh registry per rule.
 #[macro_export]
 macro_rules! registry_contract {
@@ -326,6 +370,7 @@ macro_rules! registry_contract {
             rule!(registering_a_voice_again_replaces_its_entry_and_indexes);
             rule!(a_taken_clone_is_found_by_nothing_and_reused_by_nobody);
             rule!(entries_are_listed_oldest_first_and_counted);
+            rule!(an_entry_remembers_only_its_latest_conversations_and_calls);
         }
     };
 }

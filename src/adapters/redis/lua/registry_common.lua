@@ -57,11 +57,20 @@ local function touch(id, now)
   redis.call('ZADD', P .. 'voices', last, id)
 end
 
--- Appends `value` to the JSON array in field `name` (once, when `once`); returns whether added.
+-- The longest history of conversations or calls an entry keeps (ports::MAX_HISTORY).
+local MAX_HISTORY = 32
+local INDEX_OF = { conversations = 'conversation:', calls = 'call:' }
+
+-- Appends `value` to the JSON array in field `name` (once, when `once`), dropping the oldest
+-- (and its index entry) beyond MAX_HISTORY; returns whether added.
 local function append(id, name, value, once)
   local list = cjson.decode(field(id, name) or '[]')
   if once and contains(list, value) then return false end
   table.insert(list, value)
+  while #list > MAX_HISTORY do
+    local index = P .. INDEX_OF[name] .. table.remove(list, 1)
+    if redis.call('GET', index) == id then redis.call('DEL', index) end
+  end
   -- Never empty here, so cjson writes an array (it writes an empty table as an object).
   redis.call('HSET', voice_key(id), name, cjson.encode(list))
   return true
