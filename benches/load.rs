@@ -242,7 +242,7 @@ async fn main() {
             Encoding::Multipart => "multipart",
         };
         println!(
-            "| {} | {} | {sample} | {body} | {:.0} | {:.0?} | {:.0?} | {} | {:.0} MB | {:.0?} |",
+            "| {} | {} | {sample} | {body} | {:.0} | {:.0?} | {:.0?} | {} | {:.0} MB | {} µs |",
             scenario.connections,
             scenario.requests,
             report.requests_per_second,
@@ -250,7 +250,7 @@ async fn main() {
             report.p99,
             report.errors,
             report.peak_rss_mb,
-            report.cpu_per_request,
+            report.cpu_per_request.as_micros(),
         );
     }
 }
