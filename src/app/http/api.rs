@@ -1,4 +1,5 @@
-//! The HTTP surface: `GET /health` and `POST /webhook`, documented for the OpenAPI spec.
+//! The HTTP surface — `/health`, `/ready`, `/metrics`, `/webhook`, `/webhook/post-call` and
+//! `/webhook/conversation-initiation` — documented for the OpenAPI spec.
 //! Handlers only convert: HTTP request → application service → HTTP response.
 
 use std::sync::Arc;

@@ -110,11 +110,8 @@ impl ApiError {
     }
 
     /// The code as the wire spells it (`INVALID_PAYLOAD`…), for log lines.
-    pub fn code_name(&self) -> String {
-        match poem_openapi::types::ToJSON::to_json(&self.code) {
-            Some(serde_json::Value::String(name)) => name,
-            _ => format!("{:?}", self.code),
-        }
+    pub fn code_name(&self) -> &'static str {
+        self.code.as_str()
     }
 
     /// The HTTP status of this error.
