@@ -16,27 +16,19 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
 use bytes::Bytes;
 use tokio::sync::Semaphore;
 use wiremock::MockServer;
 
+use support::webhook::{Encoding, request_body};
 use support::{
     cpu_time, free_port, mock_upstream, peak_rss_mb, quantile, sign, start_server, wait_until_up,
 };
-
-const BOUNDARY: &str = "precallbenchboundary";
 
 #[derive(Clone, Copy)]
 enum Sample {
     FiveSeconds,
     EightMegabytes,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Encoding {
-    Json,
-    Multipart,
 }
 
 struct Scenario {
@@ -56,34 +48,13 @@ struct Report {
 }
 
 fn audio(sample: Sample) -> Bytes {
-    let wav = match sample {
-        Sample::FiveSeconds => precall_webhook::app::tone::wav(5.0, 16_000),
+    match sample {
+        Sample::FiveSeconds => support::webhook::five_second_wav(),
         // 8 MB of 16-bit mono at 16 kHz is 250 s of audio.
-        Sample::EightMegabytes => precall_webhook::app::tone::wav(4_000_000.0 / 16_000.0, 16_000),
-    };
-    Bytes::from(wav)
-}
-
-/// Body and content type of request `i`.
-fn request_body(i: usize, audio: &Bytes, encoding: Encoding) -> (Vec<u8>, String) {
-    let meta = format!(
-        r#"{{"type":"pre_call","conversation_id":"conv_bench_{i}","agent_id":"agent_1","caller_metadata":{{"name":"Ivan"}}"#
-    );
-    match encoding {
-        Encoding::Json => {
-            let data = base64::engine::general_purpose::STANDARD.encode(audio);
-            let body = format!(r#"{meta},"voice_sample":{{"format":"base64","data":"{data}"}}}}"#);
-            (body.into_bytes(), "application/json".into())
-        }
-        Encoding::Multipart => {
-            let mut body = Vec::with_capacity(audio.len() + 512);
-            body.extend_from_slice(
-                format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{meta}}}\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"voice_sample\"; filename=\"sample.wav\"\r\nContent-Type: audio/wav\r\n\r\n").as_bytes(),
-            );
-            body.extend_from_slice(audio);
-            body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-            (body, format!("multipart/form-data; boundary={BOUNDARY}"))
-        }
+        Sample::EightMegabytes => Bytes::from(precall_webhook::app::tone::wav(
+            4_000_000.0 / 16_000.0,
+            16_000,
+        )),
     }
 }
 

@@ -5,8 +5,13 @@
 
 #![allow(dead_code)] // Each bench uses its own subset.
 
+pub mod cores;
+pub mod drive;
+pub mod initiation;
+pub mod webhook;
+
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -70,6 +75,16 @@ pub fn free_port() -> u16 {
 /// Settings to try (`MAX_CONCURRENT_CLONES=8`, `LOG_LEVEL=INFO`, `REDIS_URL`…) pass through
 /// from the bench's own environment.
 pub fn start_server(upstream: &MockServer, port: u16, extra: &[(&str, &str)]) -> Child {
+    start_server_on(None, upstream, port, extra)
+}
+
+/// [`start_server`], on `core` when given (see [`cores`]).
+pub fn start_server_on(
+    core: Option<usize>,
+    upstream: &MockServer,
+    port: u16,
+    extra: &[(&str, &str)],
+) -> Child {
     let mut vars: HashMap<&str, String> = HashMap::from([
         ("ELEVENLABS_API_KEY", "sk_bench".to_owned()),
         ("ELEVENLABS_WEBHOOK_SECRET", SECRET.to_owned()),
@@ -87,7 +102,7 @@ pub fn start_server(upstream: &MockServer, port: u16, extra: &[(&str, &str)]) ->
             || k == "LOG_LEVEL"
             || k == "REDIS_URL"
     });
-    match Command::new(env!("CARGO_BIN_EXE_precall-webhook"))
+    match cores::command_on(core, env!("CARGO_BIN_EXE_precall-webhook"))
         .arg("serve")
         .env_clear()
         .envs(vars)
