@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::xxh3_128;
 
 use super::caller::{CallerError, CallerMetadata};
 use super::identifiers::{AgentId, ConversationId, IdError};
@@ -87,10 +88,16 @@ pub struct RawPreCallEvent {
 pub struct Fingerprint(pub [u8; 32]);
 
 impl PreCallEvent {
-    /// SHA-256 over the conversation, agent, caller details and sample bytes, each
-    /// length-prefixed. Left out on purpose: the wire encoding (JSON or multipart, boundary,
+    /// SHA-256 over the conversation, agent, caller details and the sample's XXH3-128 digest,
+    /// each length-prefixed. Left out on purpose: the wire encoding (JSON or multipart, boundary,
     /// field order), `event_timestamp` and the sender's claims about the audio, which a sender
     /// may legitimately change when it redelivers.
+    ///
+    /// The sample (up to 10 MB) enters by a non-cryptographic digest: SHA-256 over it cost as
+    /// much as the HMAC over the whole body (a tenth of a JSON webhook's CPU), XXH3 runs seven
+    /// times faster. A fingerprint only tells two deliveries of one conversation apart, and both
+    /// are signed with the webhook secret: whoever could craft a colliding sample could as well
+    /// redeliver the first body, and gets nothing from a collision but that replay.
     pub fn fingerprint(&self) -> Fingerprint {
         let mut hash = Sha256::new();
         let mut field = |bytes: Option<&[u8]>| match bytes {
@@ -106,7 +113,11 @@ impl PreCallEvent {
         field(self.caller.name().map(str::as_bytes));
         field(self.caller.date_of_birth().map(str::as_bytes));
         field(self.caller.phone_number().map(str::as_bytes));
-        field(self.sample.as_ref().map(|s| &s.bytes[..]));
+        let sample = self
+            .sample
+            .as_ref()
+            .map(|s| xxh3_128(&s.bytes).to_le_bytes());
+        field(sample.as_ref().map(<[u8; 16]>::as_slice));
         Fingerprint(hash.finalize().into())
     }
 
@@ -253,6 +264,25 @@ mod tests {
             base,
             "an empty sample is not no sample"
         );
+    }
+
+    #[test]
+    fn one_byte_of_the_sample_changes_the_fingerprint() {
+        let with = |bytes: &'static [u8]| {
+            PreCallEvent::parse(
+                raw(),
+                Some(SampleUpload {
+                    bytes: Bytes::from_static(bytes),
+                    claimed_duration_seconds: None,
+                    claimed_sample_rate: None,
+                }),
+            )
+            .unwrap()
+            .fingerprint()
+        };
+        assert_eq!(with(b"RIFF0000WAVE"), with(b"RIFF0000WAVE"));
+        assert_ne!(with(b"RIFF0000WAVE"), with(b"RIFF0001WAVE"));
+        assert_ne!(with(b"RIFF0000WAVE"), with(b"RIFF0000WAVE\0"));
     }
 
     #[test]
