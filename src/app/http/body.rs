@@ -218,17 +218,37 @@ pub async fn read_limited(
         return Err(too_large);
     }
     let read = async {
-        // One allocation of the announced size; the chunks are copied into it once.
-        let capacity = declared_len.unwrap_or(0).min(limits.max_bytes);
-        let mut buffer = BytesMut::with_capacity(usize::try_from(capacity).unwrap_or(0));
+        // A body that arrives in one chunk (a webhook of a few hundred KB usually does: it is
+        // in the socket before the server reads it) is kept as it came, without a copy; it
+        // shares the connection's read buffer (a few hundred KB at most) until it is dropped.
+        // From the second chunk on, the chunks are copied once into one allocation of the
+        // announced size.
+        let mut first: Option<Bytes> = None;
+        let mut joined: Option<BytesMut> = None;
+        let mut received: u64 = 0;
         let mut stream = body.into_bytes_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| BodyError::Unreadable(e.to_string()))?;
-            if (buffer.len() + chunk.len()) as u64 > limits.max_bytes {
+            received += chunk.len() as u64;
+            if received > limits.max_bytes {
                 return Err(too_large.clone());
             }
-            buffer.extend_from_slice(&chunk);
+            match (&first, &mut joined) {
+                (None, _) => first = Some(chunk),
+                (Some(_), Some(buffer)) => buffer.extend_from_slice(&chunk),
+                (Some(head), None) => {
+                    let capacity = declared_len.unwrap_or(0).clamp(received, limits.max_bytes);
+                    let mut buffer =
+                        BytesMut::with_capacity(usize::try_from(capacity).unwrap_or(0));
+                    buffer.extend_from_slice(head);
+                    buffer.extend_from_slice(&chunk);
+                    joined = Some(buffer);
+                }
+            }
         }
+        let Some(buffer) = joined else {
+            return Ok(first.unwrap_or_default());
+        };
         // Without a Content-Length the buffer grew by doubling; an upload must not hold up to
         // twice its size for the rest of the request, so a loose buffer is trimmed once.
         if buffer.capacity() > buffer.len() + buffer.len() / 4 {
