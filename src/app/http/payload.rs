@@ -233,8 +233,12 @@ fn decode_base64_string<const CHUNK: usize>(raw: &RawValue) -> Result<Vec<u8>, P
         ));
     };
     let base64_error = |e: base64::DecodeError| PayloadError::Base64(detail(e));
-    if !text.contains('\\') {
-        return BASE64.decode(text).map_err(base64_error);
+    // Senders do not escape base64 as a rule: decode straight away, and only when that fails
+    // look for an escape (a scan of the whole string that valid data need not pay for).
+    match BASE64.decode(text) {
+        Ok(decoded) => return Ok(decoded),
+        Err(e) if !text.contains('\\') => return Err(base64_error(e)),
+        Err(_) => {}
     }
     let mut decoded = Vec::with_capacity(unescaped_len(text) / 4 * 3 + 3);
     let mut chunk = [0u8; CHUNK];
