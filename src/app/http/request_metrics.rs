@@ -3,11 +3,13 @@
 //! body, the one place every layer's error ends up in, and kept only when it is one of the
 //! error table's codes: a label never carries text from a request.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use poem::http::header::CONTENT_TYPE;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
-use poem_openapi::types::ParseFromJSON;
+use poem_openapi::types::ParseFromParameter;
+use serde::Deserialize;
 
 use super::ErrorCode;
 use crate::app::metrics::{HttpMetrics, endpoint_label};
@@ -78,10 +80,17 @@ async fn error_code(response: &mut Response) -> &'static str {
             return UNKNOWN_ERROR;
         }
     };
-    let code = serde_json::from_slice::<serde_json::Value>(&bytes)
+    let code = serde_json::from_slice::<ErrorCodeField<'_>>(&bytes)
         .ok()
-        .and_then(|body| ErrorCode::parse_from_json(body.get("error_code").cloned()).ok())
+        .and_then(|body| ErrorCode::parse_from_parameter(&body.error_code?).ok())
         .map_or(UNKNOWN_ERROR, ErrorCode::as_str);
     response.set_body(bytes);
     code
+}
+
+/// The one field of an error body the middleware reads; the rest is skipped, not built.
+#[derive(Deserialize)]
+struct ErrorCodeField<'a> {
+    #[serde(borrow)]
+    error_code: Option<Cow<'a, str>>,
 }
