@@ -78,7 +78,8 @@ pub fn start_server(upstream: &MockServer, port: u16, extra: &[(&str, &str)]) ->
     start_server_on(None, upstream, port, extra)
 }
 
-/// [`start_server`], on `core` when given (see [`cores`]).
+/// [`start_server`], on `core` when given (see [`cores`]). `PRECALL_WEBHOOK_BIN` in the
+/// bench's environment names another build of the server to start instead.
 pub fn start_server_on(
     core: Option<usize>,
     upstream: &MockServer,
@@ -102,7 +103,10 @@ pub fn start_server_on(
             || k == "LOG_LEVEL"
             || k == "REDIS_URL"
     });
-    match cores::command_on(core, env!("CARGO_BIN_EXE_precall-webhook"))
+    // Another build of the service (an older commit, for a before/after) when named.
+    let binary = std::env::var_os("PRECALL_WEBHOOK_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_precall-webhook").into());
+    match cores::command_on(core, binary)
         .arg("serve")
         .env_clear()
         .envs(vars)
