@@ -146,6 +146,17 @@ impl PersonaliseCall {
         }
     }
 
+    /// Whether [`PersonaliseCall::prepare`] of `event` is quick enough (tens of microseconds)
+    /// to run where the caller stands rather than on a blocking pool: no sample, or one the
+    /// probe says it measures quickly (see
+    /// [`AudioProbe::measures_quickly`](crate::ports::AudioProbe::measures_quickly)).
+    pub fn prepares_quickly(&self, event: &PreCallEvent) -> bool {
+        event
+            .sample
+            .as_ref()
+            .is_none_or(|sample| self.ports.probe.measures_quickly(&sample.bytes))
+    }
+
     /// Measures the sample and decides the voice name and greeting. CPU-bound and bounded
     /// (see [`AudioProbe::probe`](crate::ports::AudioProbe::probe)); does no I/O.
     ///

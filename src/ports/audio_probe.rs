@@ -10,8 +10,17 @@ use crate::domain::{SampleLimits, VoiceSample, VoiceSampleError};
 /// Measures a voice sample from the audio itself: format, duration, sample rate and channels.
 ///
 /// Synchronous on purpose: it is bounded CPU work, which the application runs on the blocking
-/// pool, not I/O. Implementations must never panic on hostile input.
+/// pool, not I/O — unless [`AudioProbe::measures_quickly`] says the sample takes less than the
+/// hand-over would. Implementations must never panic on hostile input.
 pub trait AudioProbe: Send + Sync + 'static {
+    /// Whether measuring `bytes` is bounded to a few tens of microseconds whatever else they
+    /// hold, so that the caller may measure them where it stands instead of handing them to a
+    /// blocking pool (which costs about as much again: two thread wake-ups). Must itself be
+    /// cheap, and is no verdict on the bytes. The default, `false`, is always safe.
+    fn measures_quickly(&self, _bytes: &[u8]) -> bool {
+        false
+    }
+
     /// Checks `bytes` against `limits` and measures them, keeping the bytes as they are (no
     /// copy, no re-encoding). Implementations apply [`SampleLimits::check_size`] before they
     /// look inside the bytes, and build the sample with [`VoiceSample::from_measurement`], so

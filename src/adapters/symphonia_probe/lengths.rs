@@ -127,39 +127,52 @@ fn flac_fits(stream: &[u8]) -> bool {
     true
 }
 
+/// The chunks of a RIFF/WAVE file as `WavReader` walks them (word-aligned, from after
+/// `RIFF <len> WAVE`), as `(offset, id, length)`, up to and including `data`, where it stops.
+fn wav_chunks(file: &[u8]) -> impl Iterator<Item = (usize, [u8; 4], usize)> + '_ {
+    let mut next = Some(12usize);
+    std::iter::from_fn(move || {
+        let mut pos = next?;
+        pos += pos & 1; // chunks are word-aligned
+        let header = file.get(pos..pos + 8)?;
+        let id = [header[0], header[1], header[2], header[3]];
+        let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        next = match &id {
+            b"data" => None, // WavReader stops here
+            _ => pos.checked_add(8 + len).filter(|&end| end < file.len()),
+        };
+        Some((pos, id, len))
+    })
+}
+
 /// WAV: every item of a `LIST`/`INFO` chunk before the `data` chunk fits in the input.
 fn wav_fits(file: &[u8]) -> bool {
-    let mut pos = 12usize; // after RIFF <len> WAVE
-    loop {
-        pos += pos & 1; // chunks are word-aligned
-        let Some(header) = file.get(pos..pos + 8) else {
-            return true;
-        };
-        let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
-        match &header[..4] {
-            b"data" => return true, // WavReader stops here
-            b"LIST" if file.get(pos + 8..pos + 12) == Some(b"INFO") => {
-                let end = file.len().min(pos + 8 + len);
-                let mut item = pos + 12;
-                while let Some(h) = file.get(item..item + 8) {
-                    if item + 8 > end {
-                        break;
-                    }
-                    let item_len = u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as usize;
-                    if item_len > file.len() - (item + 8) {
-                        return false;
-                    }
-                    item += 8 + item_len;
-                    item += (item - (pos + 12)) & 1;
+    for (pos, id, len) in wav_chunks(file) {
+        if &id == b"LIST" && file.get(pos + 8..pos + 12) == Some(b"INFO") {
+            let end = file.len().min(pos + 8 + len);
+            let mut item = pos + 12;
+            while let Some(h) = file.get(item..item + 8) {
+                if item + 8 > end {
+                    break;
                 }
+                let item_len = u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as usize;
+                if item_len > file.len() - (item + 8) {
+                    return false;
+                }
+                item += 8 + item_len;
+                item += (item - (pos + 12)) & 1;
             }
-            _ => {}
         }
-        pos = match pos.checked_add(8 + len) {
-            Some(next) if next < file.len() => next,
-            _ => return true,
-        };
     }
+    true
+}
+
+/// WAV: where the audio starts (just after the `data` chunk header), when there is a `data`
+/// chunk; everything before it is the header `WavReader` parses.
+pub(super) fn wav_header_len(file: &[u8]) -> Option<usize> {
+    wav_chunks(file)
+        .find(|(_, id, _)| id == b"data")
+        .map(|(pos, _, _)| pos + 8)
 }
 
 #[derive(Clone, Copy, PartialEq)]

@@ -27,7 +27,7 @@ use bytes::Bytes;
 
 use crate::domain::{AudioFormat, SampleLimits, VoiceSample, VoiceSampleError};
 use crate::ports::AudioProbe;
-use lengths::lengths_fit;
+use lengths::{lengths_fit, wav_header_len};
 use measure::measure;
 use sniff::sniff;
 
@@ -37,7 +37,7 @@ use sniff::sniff;
 /// process panic hook still sees it, so it may be logged). This relies on `panic = "unwind"`.
 /// Cost: microseconds for WAV, MP3 and FLAC, about half a millisecond for OGG Vorbis (decoder
 /// setup), never proportional to the file size for WAV. Synchronous CPU work: run it on a
-/// blocking pool.
+/// blocking pool, except for what [`AudioProbe::measures_quickly`] lets through.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SymphoniaProbe;
 
@@ -53,7 +53,23 @@ impl SymphoniaProbe {
     }
 }
 
+/// The largest WAV header (everything before the audio of the `data` chunk) measured on the
+/// caller's thread. A WAV is measured from its header, one decoded packet and the length of
+/// what follows, so its cost is bounded by its header; symphonia walks the chunks of the
+/// header twice, and 4 KB of them is a few microseconds even as 8-byte empty chunks.
+const QUICK_WAV_HEADER_BYTES: usize = 4096;
+
 impl AudioProbe for SymphoniaProbe {
+    /// A WAV whose audio starts within its first [`QUICK_WAV_HEADER_BYTES`]: measuring it reads
+    /// that header, decodes at most a few packets (`measure.rs` stops at the first that
+    /// decodes) and takes the duration from the header and the length of the data. Everything
+    /// else may cost more: MP3 and FLAC seek or count packets, OGG Vorbis sets up a decoder,
+    /// and a long header is walked chunk by chunk.
+    fn measures_quickly(&self, bytes: &[u8]) -> bool {
+        sniff(bytes).is_some_and(|sniffed| sniffed.format == AudioFormat::Wav)
+            && wav_header_len(bytes).is_some_and(|len| len <= QUICK_WAV_HEADER_BYTES)
+    }
+
     fn probe(&self, bytes: Bytes, limits: &SampleLimits) -> Result<VoiceSample, VoiceSampleError> {
         limits.check_size(bytes.len())?;
         let sniffed = sniff(&bytes).ok_or(VoiceSampleError::NotAudio)?;

@@ -5,6 +5,7 @@
 mod hostile;
 mod limits;
 mod measure;
+mod quick;
 mod robustness;
 mod sniff;
 mod truncated;
