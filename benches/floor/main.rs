@@ -348,10 +348,11 @@ async fn compare(options: &Options, core: Option<usize>, upstream: &MockServer) 
             for server in order {
                 let measured = run(server, core, upstream, scenario, &requests).await;
                 eprintln!(
-                    "    {:.0} req/s, {:.0} µs CPU/req, core {:.0} % busy, {} errors",
+                    "    {:.0} req/s, {:.0} µs CPU/req, core {:.0} % busy (load core {:.0} %), {} errors",
                     measured.requests_per_second,
                     cpu_us(&measured),
                     measured.utilisation * 100.0,
+                    measured.load_utilisation * 100.0,
                     measured.errors
                 );
                 runs.push((server, measured));

@@ -22,6 +22,9 @@ pub struct Measured {
     pub cpu_per_request: Duration,
     /// The server's CPU time over the wall time: 1.0 is one core kept busy.
     pub utilisation: f64,
+    /// The same for this process (load generator and whatever else it hosts, such as the mock
+    /// upstream): near 1.0 on one core, the load, not the server, set the pace.
+    pub load_utilisation: f64,
     /// Requests not answered as expected.
     pub errors: usize,
 }
@@ -36,6 +39,7 @@ where
     let send = Arc::new(send);
     let next = Arc::new(AtomicUsize::new(0));
     let cpu_before = cpu_time(pid);
+    let load_before = cpu_time(std::process::id());
     let started = Instant::now();
     let mut workers = Vec::with_capacity(connections);
     for _ in 0..connections {
@@ -71,6 +75,7 @@ where
     }
     let elapsed = started.elapsed();
     let cpu = cpu_time(pid).saturating_sub(cpu_before);
+    let load = cpu_time(std::process::id()).saturating_sub(load_before);
     latencies.sort();
     Measured {
         requests_per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
@@ -78,6 +83,7 @@ where
         p99: quantile(&latencies, 0.99),
         cpu_per_request: cpu / u32::try_from(requests.max(1)).unwrap_or(u32::MAX),
         utilisation: cpu.as_secs_f64() / elapsed.as_secs_f64(),
+        load_utilisation: load.as_secs_f64() / elapsed.as_secs_f64(),
         errors,
     }
 }
