@@ -8,34 +8,44 @@ use std::fs;
 use std::io::{self, IsTerminal};
 
 use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer, Registry};
+use tracing_subscriber::{Layer, Registry};
 
 use super::config::{LogConfig, LogFormat, LogLevel};
 
 /// The log file's name inside `LOG_DIR`.
 pub const LOG_FILE_NAME: &str = "precall-webhook.log";
 
-/// Keeps the file writer flushing; drop it only at exit.
+/// How much of stdout's output is gathered before a write, at most.
+const STDOUT_BUFFER_BYTES: usize = 64 * 1024;
+
+/// Keeps the writer threads flushing; drop it only at exit.
 pub struct TelemetryGuard {
+    _stdout: WorkerGuard,
     _file: Option<WorkerGuard>,
 }
 
-fn filter(level: LogLevel) -> EnvFilter {
+/// Our level for everything, but the libraries' chatter kept down: symphonia warns on every
+/// odd audio file, and hyper/reqwest debug lines would drown a request's story. A static
+/// per-target filter rather than `EnvFilter`: the latter tracks every span a request enters,
+/// which cost more than the lines themselves on the webhook's hot path.
+fn filter(level: LogLevel) -> Targets {
     let level = match level {
-        LogLevel::Debug => "debug",
-        LogLevel::Info => "info",
-        LogLevel::Warning => "warn",
-        LogLevel::Error => "error",
+        LogLevel::Debug => LevelFilter::DEBUG,
+        LogLevel::Info => LevelFilter::INFO,
+        LogLevel::Warning => LevelFilter::WARN,
+        LogLevel::Error => LevelFilter::ERROR,
     };
-    // Our own level for everything, but the libraries' chatter kept down: symphonia warns on
-    // every odd audio file, and hyper/reqwest debug lines would drown a request's story.
-    EnvFilter::new(format!(
-        "{level},symphonia=error,symphonia_core=error,symphonia_bundle_mp3=error,\
-         symphonia_format_ogg=error,symphonia_format_wav=error,hyper=warn,reqwest=warn,poem=warn"
-    ))
+    let quieter = |cap: LevelFilter| level.min(cap);
+    Targets::new()
+        .with_default(level)
+        .with_target("symphonia", quieter(LevelFilter::ERROR))
+        .with_targets(
+            ["hyper", "reqwest", "poem"].map(|target| (target, quieter(LevelFilter::WARN))),
+        )
 }
 
 fn layer<W>(format: LogFormat, writer: W, ansi: bool) -> Box<dyn Layer<Registry> + Send + Sync>
@@ -62,7 +72,19 @@ where
 /// # Errors
 /// When `LOG_DIR` cannot be created or written, or a subscriber is already installed.
 pub fn init(config: &LogConfig) -> io::Result<TelemetryGuard> {
-    let stdout = layer(config.format, io::stdout, io::stdout().is_terminal());
+    // Lines go to stdout from a writer thread, in batches: writing each line from the request's
+    // own thread cost a system call per line on the webhook's hot path. Never lossy (a full
+    // queue of 128 000 lines holds the writer back instead), flushed whenever the queue is empty
+    // and at exit, when the guard is dropped.
+    let (stdout_writer, stdout_guard) =
+        tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .lossy(false)
+            .thread_name("log-stdout")
+            .finish(io::BufWriter::with_capacity(
+                STDOUT_BUFFER_BYTES,
+                io::stdout(),
+            ));
+    let stdout = layer(config.format, stdout_writer, io::stdout().is_terminal());
     let (file_layer, guard) = match &config.directory {
         Some(dir) => {
             fs::create_dir_all(dir)
@@ -90,5 +112,8 @@ pub fn init(config: &LogConfig) -> io::Result<TelemetryGuard> {
     std::panic::set_hook(Box::new(|info| {
         tracing::warn!(panic = %info, "a panic was caught; the service carries on");
     }));
-    Ok(TelemetryGuard { _file: guard })
+    Ok(TelemetryGuard {
+        _stdout: stdout_guard,
+        _file: guard,
+    })
 }
