@@ -117,7 +117,7 @@ impl PreCallService {
             })?;
         let conversation_id = event.conversation_id.clone();
         span.record("conversation_id", conversation_id.as_str());
-        tracing::info!(
+        tracing::debug!(
             agent_id = %event.agent_id,
             has_sample = event.sample.is_some(),
             sample_bytes = event.sample.as_ref().map(|s| s.bytes.len()),
@@ -248,7 +248,7 @@ impl PreCallService {
             .await?
             .map_err(|error| Stopped::Failed(error.into()))?;
         if let Some(sample) = prepared.sample() {
-            tracing::info!(
+            tracing::debug!(
                 format = %sample.format(),
                 duration_seconds = sample.duration_seconds(),
                 sample_rate = sample.sample_rate(),
