@@ -17,6 +17,7 @@ use super::initiation_response::{InitiationResponse, answer_payload};
 use super::metrics_response::MetricsResponse;
 use super::post_call_response::PostCallResponse;
 use super::ready::ReadyResponse;
+use super::refusal_log::REFUSALS;
 use super::schema::{CallerInfoPayload, Health, PostCallAction, PostCallAnswer, WebhookSuccess};
 use crate::app::service::{
     Handled, InitiationService, MetricsService, PostCallOutcome, PostCallService, PreCallService,
@@ -143,8 +144,8 @@ impl WebhookApi {
                 let status = error.status();
                 if status >= 500 {
                     tracing::error!(status, error_code = %error.code_name(), error_message = %error.message, elapsed_ms, "webhook failed");
-                } else {
-                    tracing::warn!(status, error_code = %error.code_name(), error_message = %error.message, elapsed_ms, "webhook refused");
+                } else if let Some(held_back) = REFUSALS.admit() {
+                    tracing::warn!(status, error_code = %error.code_name(), error_message = %error.message, elapsed_ms, suppressed = (held_back > 0).then_some(held_back), "webhook refused");
                 }
                 error.into()
             }
@@ -193,7 +194,9 @@ impl WebhookApi {
         let span = tracing::info_span!("conversation_initiation");
         async {
             if let Err(refusal) = self.initiation.authorize(auth.0.as_deref()) {
-                tracing::warn!(%refusal, "conversation initiation refused");
+                if let Some(held_back) = REFUSALS.admit() {
+                    tracing::warn!(%refusal, suppressed = (held_back > 0).then_some(held_back), "conversation initiation refused");
+                }
                 return refusal.into();
             }
             let request = match body.read().await {
@@ -266,7 +269,12 @@ impl WebhookApi {
                 }))
             }
             Err(error) => {
-                tracing::warn!(status = error.status(), error_code = %error.code_name(), error_message = %error.message, "post-call webhook refused");
+                let status = error.status();
+                if status >= 500 {
+                    tracing::error!(status, error_code = %error.code_name(), error_message = %error.message, "post-call webhook failed");
+                } else if let Some(held_back) = REFUSALS.admit() {
+                    tracing::warn!(status, error_code = %error.code_name(), error_message = %error.message, suppressed = (held_back > 0).then_some(held_back), "post-call webhook refused");
+                }
                 error.into()
             }
         }

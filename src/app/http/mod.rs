@@ -15,6 +15,7 @@ pub mod payload;
 pub mod post_call_payload;
 mod post_call_response;
 mod ready;
+mod refusal_log;
 mod request_metrics;
 mod schema;
 
