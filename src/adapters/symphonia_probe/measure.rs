@@ -15,9 +15,10 @@ use symphonia::core::codecs::{
 };
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo};
-use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions, ReadBytes};
+use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::default::formats::{FlacReader, MpaReader, OggReader, WavReader};
 
+use super::lengths::wav_header_len;
 use super::sniff::Sniffed;
 use crate::domain::{AudioFormat, Measurement};
 
@@ -182,13 +183,9 @@ fn wav_frames_present(audio: &Bytes, params: &CodecParameters) -> Result<u64, St
     };
     let channels = params.channels.map_or(0, |c| c.count()) as u64;
     let frame_bytes = (sample_bytes * channels).max(1);
-    // A fresh reader is left at the first byte of the data chunk.
-    let reader = WavReader::try_new(
-        MediaSourceStream::new(Box::new(Cursor::new(audio.clone())), Default::default()),
-        &FormatOptions::default(),
-    )
-    .map_err(reason)?;
-    let data_start = Box::new(reader).into_inner().pos();
+    // Where the reader found the data chunk: the same walk over the chunk headers as
+    // `WavReader`'s, without a second reader (and the 64 KB buffer symphonia zeroes for each).
+    let data_start = wav_header_len(audio).ok_or("no WAV data chunk")? as u64;
     Ok((audio.len() as u64).saturating_sub(data_start) / frame_bytes)
 }
 
