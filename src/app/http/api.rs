@@ -144,8 +144,8 @@ impl WebhookApi {
                 let status = error.status();
                 if status >= 500 {
                     tracing::error!(status, error_code = %error.code_name(), error_message = %error.message, elapsed_ms, "webhook failed");
-                } else if let Some(held_back) = REFUSALS.admit() {
-                    tracing::warn!(status, error_code = %error.code_name(), error_message = %error.message, elapsed_ms, suppressed = (held_back > 0).then_some(held_back), "webhook refused");
+                } else if let Some(suppressed) = REFUSALS.admit() {
+                    tracing::warn!(status, error_code = %error.code_name(), error_message = %error.message, elapsed_ms, suppressed, "webhook refused");
                 }
                 error.into()
             }
@@ -194,8 +194,8 @@ impl WebhookApi {
         let span = tracing::info_span!("conversation_initiation");
         async {
             if let Err(refusal) = self.initiation.authorize(auth.0.as_deref()) {
-                if let Some(held_back) = REFUSALS.admit() {
-                    tracing::warn!(%refusal, suppressed = (held_back > 0).then_some(held_back), "conversation initiation refused");
+                if let Some(suppressed) = REFUSALS.admit() {
+                    tracing::warn!(%refusal, suppressed, "conversation initiation refused");
                 }
                 return refusal.into();
             }
@@ -272,8 +272,8 @@ impl WebhookApi {
                 let status = error.status();
                 if status >= 500 {
                     tracing::error!(status, error_code = %error.code_name(), error_message = %error.message, "post-call webhook failed");
-                } else if let Some(held_back) = REFUSALS.admit() {
-                    tracing::warn!(status, error_code = %error.code_name(), error_message = %error.message, suppressed = (held_back > 0).then_some(held_back), "post-call webhook refused");
+                } else if let Some(suppressed) = REFUSALS.admit() {
+                    tracing::warn!(status, error_code = %error.code_name(), error_message = %error.message, suppressed, "post-call webhook refused");
                 }
                 error.into()
             }

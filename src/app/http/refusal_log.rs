@@ -38,13 +38,14 @@ impl RefusalLog {
         }
     }
 
-    /// Whether a refusal line may be written now: `Some(n)` with the number of lines held back
-    /// since the last one written, `None` when this one is held back too.
-    pub fn admit(&self) -> Option<u64> {
+    /// Whether a refusal line may be written now: `None` when it is held back; `Some` when it
+    /// may, with the number of lines held back since the last one written, if any (a field a
+    /// line leaves out when it is `None`).
+    pub fn admit(&self) -> Option<Option<u64>> {
         self.admit_at(Instant::now())
     }
 
-    fn admit_at(&self, now: Instant) -> Option<u64> {
+    fn admit_at(&self, now: Instant) -> Option<Option<u64>> {
         // A poisoned lock only means a panic while holding it; the counts stay usable.
         let mut state = self
             .state
@@ -62,7 +63,8 @@ impl RefusalLog {
             return None;
         }
         state.written += 1;
-        Some(std::mem::take(&mut state.suppressed))
+        let held_back = std::mem::take(&mut state.suppressed);
+        Some((held_back > 0).then_some(held_back))
     }
 }
 
@@ -81,14 +83,14 @@ mod tests {
         let log = RefusalLog::new();
         let start = Instant::now();
         for _ in 0..REFUSAL_LINES_PER_SECOND {
-            assert_eq!(log.admit_at(start), Some(0));
+            assert_eq!(log.admit_at(start), Some(None));
         }
         for i in 1..=25 {
             assert_eq!(log.admit_at(start + Duration::from_millis(i * 30)), None);
         }
         let next_second = start + WINDOW;
-        assert_eq!(log.admit_at(next_second), Some(25));
-        assert_eq!(log.admit_at(next_second), Some(0));
+        assert_eq!(log.admit_at(next_second), Some(Some(25)));
+        assert_eq!(log.admit_at(next_second), Some(None));
     }
 
     #[test]
@@ -98,7 +100,7 @@ mod tests {
         for i in 0..100 {
             assert_eq!(
                 log.admit_at(start + Duration::from_millis(i * 200)),
-                Some(0)
+                Some(None)
             );
         }
     }
