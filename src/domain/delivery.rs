@@ -98,13 +98,17 @@ impl Deliveries {
         }
     }
 
-    /// Claims the event's conversation, waiting for an identical delivery in flight.
+    /// Claims the event's conversation, waiting for an identical delivery in flight. A claim
+    /// that conflicts is tried once more under the event's
+    /// [`legacy_fingerprint`](PreCallEvent::legacy_fingerprint), which an earlier version may
+    /// have left in the ledger.
     ///
     /// # Errors
     /// [`DeliveryError`]: a conflict, a wait that ran out, or a failing ledger.
     pub async fn begin(&self, event: &PreCallEvent) -> Result<Delivery, DeliveryError> {
         let id = &event.conversation_id;
-        let fingerprint = event.fingerprint();
+        let mut fingerprint = event.fingerprint();
+        let mut legacy_tried = false;
         let give_up = self.clock.now() + self.settings.max_wait;
         loop {
             match self.claim(id, fingerprint).await? {
@@ -117,6 +121,12 @@ impl Deliveries {
                     }));
                 }
                 Claim::Completed(outcome) => return Ok(Delivery::Replay(outcome)),
+                // Perhaps the same event, fingerprinted by an earlier version: from then on it
+                // is claimed (and settled) under the fingerprint the ledger holds.
+                Claim::Conflict if !legacy_tried => {
+                    legacy_tried = true;
+                    fingerprint = event.legacy_fingerprint();
+                }
                 Claim::Conflict => return Err(DeliveryError::Conflict(id.clone())),
                 Claim::InFlight => {
                     let left = give_up.saturating_duration_since(self.clock.now());

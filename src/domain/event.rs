@@ -99,6 +99,23 @@ impl PreCallEvent {
     /// are signed with the webhook secret: whoever could craft a colliding sample could as well
     /// redeliver the first body, and gets nothing from a collision but that replay.
     pub fn fingerprint(&self) -> Fingerprint {
+        let digest = self
+            .sample
+            .as_ref()
+            .map(|s| xxh3_128(&s.bytes).to_le_bytes());
+        self.fingerprint_over(digest.as_ref().map(<[u8; 16]>::as_slice))
+    }
+
+    /// The fingerprint as versions before the XXH3 digest made it: the sample's bytes
+    /// themselves in the SHA-256. A ledger may still hold it (written by such a version, during
+    /// a rolling upgrade or within the ledger's retention after it), so a delivery whose
+    /// fingerprint conflicts is compared with this one before it is refused. Costs a SHA-256
+    /// over the sample: only ever computed after a conflict.
+    pub fn legacy_fingerprint(&self) -> Fingerprint {
+        self.fingerprint_over(self.sample.as_ref().map(|s| &s.bytes[..]))
+    }
+
+    fn fingerprint_over(&self, sample: Option<&[u8]>) -> Fingerprint {
         let mut hash = Sha256::new();
         let mut field = |bytes: Option<&[u8]>| match bytes {
             Some(bytes) => {
@@ -113,11 +130,7 @@ impl PreCallEvent {
         field(self.caller.name().map(str::as_bytes));
         field(self.caller.date_of_birth().map(str::as_bytes));
         field(self.caller.phone_number().map(str::as_bytes));
-        let sample = self
-            .sample
-            .as_ref()
-            .map(|s| xxh3_128(&s.bytes).to_le_bytes());
-        field(sample.as_ref().map(<[u8; 16]>::as_slice));
+        field(sample);
         Fingerprint(hash.finalize().into())
     }
 

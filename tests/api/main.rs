@@ -35,6 +35,7 @@ mod invalid_payload;
 mod invalid_voice_sample;
 mod lease_contract;
 mod ledger_contract;
+mod legacy_fingerprint;
 mod metrics;
 mod multipart;
 mod post_call;
