@@ -203,6 +203,35 @@ async fn read_request(
     }
 }
 
+/// The chunks of a body read so far. A body that arrives in one chunk (a webhook of a few
+/// hundred KB usually does: it is in the socket before the server reads it) is kept as it came,
+/// without a copy; it shares the connection's read buffer until it is dropped. From the second
+/// chunk on, the chunks are copied once into one allocation of the announced size.
+enum Received {
+    Nothing,
+    One(Bytes),
+    Joined(BytesMut),
+}
+
+impl Received {
+    /// Adds `chunk`; `capacity` is what to allocate when the chunks must be joined.
+    fn add(self, chunk: Bytes, capacity: usize) -> Self {
+        match self {
+            Self::Nothing => Self::One(chunk),
+            Self::One(head) => {
+                let mut buffer = BytesMut::with_capacity(capacity);
+                buffer.extend_from_slice(&head);
+                buffer.extend_from_slice(&chunk);
+                Self::Joined(buffer)
+            }
+            Self::Joined(mut buffer) => {
+                buffer.extend_from_slice(&chunk);
+                Self::Joined(buffer)
+            }
+        }
+    }
+}
+
 /// Reads the whole body, refusing it as soon as it is known to be over the limit (from
 /// `Content-Length` before reading anything, or from the bytes so far) and giving up when it
 /// does not arrive in time.
@@ -218,36 +247,22 @@ pub async fn read_limited(
         return Err(too_large);
     }
     let read = async {
-        // A body that arrives in one chunk (a webhook of a few hundred KB usually does: it is
-        // in the socket before the server reads it) is kept as it came, without a copy; it
-        // shares the connection's read buffer (a few hundred KB at most) until it is dropped.
-        // From the second chunk on, the chunks are copied once into one allocation of the
-        // announced size.
-        let mut first: Option<Bytes> = None;
-        let mut joined: Option<BytesMut> = None;
-        let mut received: u64 = 0;
+        let mut received = Received::Nothing;
+        let mut total: u64 = 0;
         let mut stream = body.into_bytes_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| BodyError::Unreadable(e.to_string()))?;
-            received += chunk.len() as u64;
-            if received > limits.max_bytes {
+            total += chunk.len() as u64;
+            if total > limits.max_bytes {
                 return Err(too_large.clone());
             }
-            match (&first, &mut joined) {
-                (None, _) => first = Some(chunk),
-                (Some(_), Some(buffer)) => buffer.extend_from_slice(&chunk),
-                (Some(head), None) => {
-                    let capacity = declared_len.unwrap_or(0).clamp(received, limits.max_bytes);
-                    let mut buffer =
-                        BytesMut::with_capacity(usize::try_from(capacity).unwrap_or(0));
-                    buffer.extend_from_slice(head);
-                    buffer.extend_from_slice(&chunk);
-                    joined = Some(buffer);
-                }
-            }
+            let capacity = declared_len.unwrap_or(0).clamp(total, limits.max_bytes);
+            received = received.add(chunk, usize::try_from(capacity).unwrap_or(0));
         }
-        let Some(buffer) = joined else {
-            return Ok(first.unwrap_or_default());
+        let buffer = match received {
+            Received::Nothing => return Ok(Bytes::new()),
+            Received::One(chunk) => return Ok(chunk),
+            Received::Joined(buffer) => buffer,
         };
         // Without a Content-Length the buffer grew by doubling; an upload must not hold up to
         // twice its size for the rest of the request, so a loose buffer is trimmed once.
