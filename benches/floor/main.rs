@@ -308,8 +308,16 @@ async fn run(
     measured
 }
 
-fn ratio_of_medians(pairs: &[(Measured, Measured)], f: impl Fn(&Measured) -> f64) -> f64 {
-    median(&mut pairs.iter().map(|(s, b)| f(s) / f(b)).collect::<Vec<_>>())
+/// The median of the per-round ratios service / baseline, with the lowest and the highest: this
+/// machine's speed can change by half between rounds, so the spread says how far to trust it.
+fn ratio_of_medians(
+    pairs: &[(Measured, Measured)],
+    f: impl Fn(&Measured) -> f64,
+) -> (f64, f64, f64) {
+    let mut ratios: Vec<f64> = pairs.iter().map(|(s, b)| f(s) / f(b)).collect();
+    let lowest = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let highest = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (median(&mut ratios), lowest, highest)
 }
 
 fn median_of(runs: &[Measured], f: impl Fn(&Measured) -> f64) -> f64 {
@@ -326,7 +334,8 @@ fn rps(m: &Measured) -> f64 {
 
 async fn compare(options: &Options, core: Option<usize>, upstream: &MockServer) {
     println!(
-        "\n{CONNECTIONS} connections; medians of {} rounds, service and baseline alternating",
+        "\n{CONNECTIONS} connections; medians of {} rounds, service and baseline alternating; \
+         ratios: median of the per-round ratios (lowest–highest)",
         options.rounds
     );
     println!(
@@ -381,7 +390,8 @@ async fn compare(options: &Options, core: Option<usize>, upstream: &MockServer) 
             if pairs.is_empty() {
                 "–".to_owned()
             } else {
-                format!("**{:.2}×**", ratio_of_medians(&pairs, f))
+                let (median, lowest, highest) = ratio_of_medians(&pairs, f);
+                format!("**{median:.2}×** ({lowest:.2}–{highest:.2})")
             }
         };
         let busy = |runs: &[Measured]| cell(runs, &|m| m.utilisation * 100.0, " %");
@@ -458,10 +468,11 @@ async fn initiation_vs_health(options: &Options, core: Option<usize>, upstream: 
             .copied()
             .zip(health.iter().copied())
             .collect();
+        let (rps_ratio, rps_low, rps_high) = ratio_of_medians(&pairs, rps);
+        let (cpu_ratio, cpu_low, cpu_high) = ratio_of_medians(&pairs, cpu_us);
         println!(
-            "initiation / health: {:.2}× the requests/s, {:.2}× the CPU per request",
-            ratio_of_medians(&pairs, rps),
-            ratio_of_medians(&pairs, cpu_us),
+            "initiation / health: {rps_ratio:.2}× ({rps_low:.2}–{rps_high:.2}) the requests/s, \
+             {cpu_ratio:.2}× ({cpu_low:.2}–{cpu_high:.2}) the CPU per request",
         );
     }
 }
