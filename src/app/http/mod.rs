@@ -17,6 +17,7 @@ mod post_call_response;
 mod ready;
 mod refusal_log;
 mod request_metrics;
+mod sample_base64;
 mod schema;
 
 use poem::error::{MethodNotAllowedError, NotFoundError};
