@@ -188,7 +188,7 @@ fn serve(offline: bool) -> anyhow::Result<()> {
             tracing::warn!("{warning}");
         }
         tracing::info!(%address, "listening: POST /webhook, POST /webhook/post-call, GET /health, /docs, /openapi.json");
-        app.run_until(startup::shutdown_signal()).await?;
+        app.run_until(startup::shutdown_signal()).await;
         tracing::info!("stopped");
         Ok(())
     })

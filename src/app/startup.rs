@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 
 use super::config::{Config, LifecycleSettings};
@@ -334,10 +333,7 @@ impl Application {
     /// Serves (and sweeps, unless `VOICE_SWEEP_INTERVAL_SECONDS` is 0) until `shutdown`
     /// completes, then stops accepting and sweeping and gives in-flight webhooks — their
     /// spawned upstream work and clean-ups included — the grace period to finish.
-    ///
-    /// # Errors
-    /// When the server fails.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) {
         let background = self.api.pre_call.background.clone();
         let stop_sweeping = tokio_util::sync::CancellationToken::new();
         if !self.sweep_interval.is_zero() {
@@ -369,11 +365,7 @@ impl Application {
             self.post_call_limits,
             self.max_header_bytes,
         );
-        let served = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(routes, signalled, Some(self.grace))
-            .await;
-        // Also when the server stopped on its own.
-        stop_sweeping.cancel();
+        http::serve(self.acceptor, routes, signalled, self.grace).await;
         let since = stopping
             .get()
             .map_or(Duration::ZERO, |at: &tokio::time::Instant| at.elapsed());
@@ -385,7 +377,6 @@ impl Application {
                  ElevenLabs account is the sweep's"
             );
         }
-        served
     }
 }
 

@@ -19,6 +19,7 @@ mod refusal_log;
 mod request_metrics;
 mod sample_base64;
 mod schema;
+mod server;
 
 use poem::error::{MethodNotAllowedError, NotFoundError};
 use poem::middleware::CatchPanic;
@@ -29,6 +30,7 @@ pub use api::{SERVICE_NAME, WebhookApi};
 pub use body::{BodyLimits, PostCallLimits, SIGNATURE_HEADER};
 pub use errors::ApiError;
 pub use schema::ErrorCode;
+pub use server::serve;
 
 use header_limit::HeaderLimit;
 use request_metrics::RequestMetrics;
@@ -64,7 +66,7 @@ pub fn routes(
     limits: BodyLimits,
     post_call_limits: BodyLimits,
     max_header_bytes: usize,
-) -> impl Endpoint {
+) -> impl Endpoint<Output = poem::Response> {
     let request_metrics = RequestMetrics(api.metrics.metrics.http());
     let service = openapi_service(api, "/");
     let docs = service.swagger_ui();
@@ -93,6 +95,7 @@ pub fn routes(
         .with(CatchPanic::new().with_handler(|_| panic_response()))
         .with(HeaderLimit(max_header_bytes))
         .with(request_metrics)
+        .map_to_response()
 }
 
 /// Our error shape outside the OpenAPI operations (middleware, panics).
