@@ -21,6 +21,7 @@ mod concurrency;
 mod contract_check;
 mod day_in_the_life;
 mod deploy;
+mod direct_webhook;
 mod docs;
 mod elevenlabs;
 mod events_contract;

@@ -108,48 +108,7 @@ impl WebhookApi {
         signature: SignatureParam,
         body: WebhookBody,
     ) -> WebhookResponse {
-        let started = Instant::now();
-        let span = tracing::info_span!("webhook", conversation_id = tracing::field::Empty);
-        let result = async {
-            let request = SignedBody {
-                signature: signature.0,
-                content_type: body.content_type,
-                body: body.bytes.map_err(ApiError::from)?,
-            };
-            self.pre_call
-                .handle(request, &span)
-                .await
-                .map_err(ApiError::from)
-        }
-        .instrument(span.clone())
-        .await;
-        let _entered = span.enter();
-        let elapsed_ms = elapsed_ms(started);
-        match result {
-            Ok(Handled { outcome, replayed }) => {
-                tracing::info!(
-                    status = 200,
-                    voice_id = outcome.voice.as_ref().map(|v| v.voice_id.as_str()),
-                    agent_updated = outcome.agent_updated,
-                    replayed,
-                    elapsed_ms,
-                    "webhook handled"
-                );
-                WebhookResponse::Ok(
-                    Json(success(outcome, elapsed_ms)),
-                    replayed.then(|| "true".to_owned()),
-                )
-            }
-            Err(error) => {
-                let status = error.status();
-                if status >= 500 {
-                    tracing::error!(status, error_code = %error.code_name(), error_message = %error.message, elapsed_ms, "webhook failed");
-                } else if let Some(suppressed) = REFUSALS.admit() {
-                    tracing::warn!(status, error_code = %error.code_name(), error_message = %error.message, elapsed_ms, suppressed, "webhook refused");
-                }
-                error.into()
-            }
-        }
+        self.pre_call_webhook(signature.0, body).await
     }
 
     /// Readiness check
@@ -274,6 +233,59 @@ impl WebhookApi {
                     tracing::error!(status, error_code = %error.code_name(), error_message = %error.message, "post-call webhook failed");
                 } else if let Some(suppressed) = REFUSALS.admit() {
                     tracing::warn!(status, error_code = %error.code_name(), error_message = %error.message, suppressed, "post-call webhook refused");
+                }
+                error.into()
+            }
+        }
+    }
+}
+
+impl WebhookApi {
+    /// `POST /webhook` once its signature header and body are in hand: the operation above and
+    /// [`super::DirectWebhook`] both answer with this.
+    pub(super) async fn pre_call_webhook(
+        &self,
+        signature: Option<String>,
+        body: WebhookBody,
+    ) -> WebhookResponse {
+        let started = Instant::now();
+        let span = tracing::info_span!("webhook", conversation_id = tracing::field::Empty);
+        let result = async {
+            let request = SignedBody {
+                signature,
+                content_type: body.content_type,
+                body: body.bytes.map_err(ApiError::from)?,
+            };
+            self.pre_call
+                .handle(request, &span)
+                .await
+                .map_err(ApiError::from)
+        }
+        .instrument(span.clone())
+        .await;
+        let _entered = span.enter();
+        let elapsed_ms = elapsed_ms(started);
+        match result {
+            Ok(Handled { outcome, replayed }) => {
+                tracing::info!(
+                    status = 200,
+                    voice_id = outcome.voice.as_ref().map(|v| v.voice_id.as_str()),
+                    agent_updated = outcome.agent_updated,
+                    replayed,
+                    elapsed_ms,
+                    "webhook handled"
+                );
+                WebhookResponse::Ok(
+                    Json(success(outcome, elapsed_ms)),
+                    replayed.then(|| "true".to_owned()),
+                )
+            }
+            Err(error) => {
+                let status = error.status();
+                if status >= 500 {
+                    tracing::error!(status, error_code = %error.code_name(), error_message = %error.message, elapsed_ms, "webhook failed");
+                } else if let Some(suppressed) = REFUSALS.admit() {
+                    tracing::warn!(status, error_code = %error.code_name(), error_message = %error.message, elapsed_ms, suppressed, "webhook refused");
                 }
                 error.into()
             }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use poem::http::header;
+use poem::http::{HeaderMap, header};
 use poem::{Request, RequestBody};
 use poem_openapi::payload::Payload;
 use poem_openapi::registry::{MetaMediaType, MetaParamIn, MetaRequest, MetaSchemaRef, Registry};
@@ -73,14 +73,7 @@ impl<'a> ApiExtractor<'a> for SignatureParam {
         _body: &mut RequestBody,
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        Ok(Self(
-            request
-                .headers()
-                .get(SIGNATURE_HEADER)
-                // Non-ASCII bytes survive as U+FFFD so the verifier calls the header malformed,
-                // not missing.
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
-        ))
+        Ok(Self(signature_header(request.headers())))
     }
 }
 
@@ -183,24 +176,44 @@ async fn read_request(
     body: &mut RequestBody,
     limits: BodyLimits,
 ) -> WebhookBody {
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let declared_len = request
-        .headers()
+    match body.take() {
+        Ok(body) => read_webhook_body(request.headers(), body, limits).await,
+        Err(e) => WebhookBody {
+            content_type: content_type(request.headers()),
+            bytes: Err(BodyError::Unreadable(e.to_string())),
+        },
+    }
+}
+
+/// The content type and the raw bytes of a request with `headers`, `body` read under `limits`.
+pub(super) async fn read_webhook_body(
+    headers: &HeaderMap,
+    body: poem::Body,
+    limits: BodyLimits,
+) -> WebhookBody {
+    let declared_len = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let bytes = match body.take() {
-        Ok(body) => read_limited(body, declared_len, limits).await,
-        Err(e) => Err(BodyError::Unreadable(e.to_string())),
-    };
     WebhookBody {
-        content_type,
-        bytes,
+        content_type: content_type(headers),
+        bytes: read_limited(body, declared_len, limits).await,
     }
+}
+
+fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The `elevenlabs-signature` header as text, `None` when absent. Non-ASCII bytes survive as
+/// U+FFFD so the verifier calls the header malformed, not missing.
+pub(super) fn signature_header(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(SIGNATURE_HEADER)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
 /// The chunks of a body read so far. A body that arrives in one chunk (a webhook of a few

@@ -1,7 +1,9 @@
-//! The HTTP adapter in: poem + poem-openapi. Routes, the OpenAPI spec and the Swagger UI.
+//! The HTTP adapter in: poem + poem-openapi for the routes, the OpenAPI spec and the Swagger
+//! UI; our own hyper connection loop in front, which answers `POST /webhook` directly.
 
 mod api;
 mod body;
+mod direct_webhook;
 mod error_examples;
 mod errors;
 mod header_limit;
@@ -28,6 +30,7 @@ use poem_openapi::OpenApiService;
 
 pub use api::{SERVICE_NAME, WebhookApi};
 pub use body::{BodyLimits, PostCallLimits, SIGNATURE_HEADER};
+pub use direct_webhook::DirectWebhook;
 pub use errors::ApiError;
 pub use schema::ErrorCode;
 pub use server::serve;
@@ -57,6 +60,14 @@ pub fn spec_json(api: WebhookApi) -> String {
     openapi_service(api, "/").spec()
 }
 
+/// Where a request goes: `POST /webhook` to [`DirectWebhook`], everything else to poem.
+pub struct Routes<E> {
+    /// `POST /webhook`, the hot path.
+    pub webhook: DirectWebhook,
+    /// Everything else, `/webhook` included when only poem's router recognises it.
+    pub site: E,
+}
+
 /// All routes: `/health`, `/metrics`, the webhooks, `/openapi.json`, `/docs`. Requests whose
 /// headers total more than `max_header_bytes` get `431` before any route runs; an unknown path
 /// gets `404` and an unknown method `405`, in the same error shape as every other error. Every
@@ -66,12 +77,19 @@ pub fn routes(
     limits: BodyLimits,
     post_call_limits: BodyLimits,
     max_header_bytes: usize,
-) -> impl Endpoint<Output = poem::Response> {
-    let request_metrics = RequestMetrics(api.metrics.metrics.http());
+) -> Routes<impl Endpoint<Output = poem::Response>> {
+    let metrics = api.metrics.metrics.http();
+    let webhook = DirectWebhook {
+        api: api.clone(),
+        limits,
+        metrics: metrics.clone(),
+        max_header_bytes,
+    };
+    let request_metrics = RequestMetrics(metrics);
     let service = openapi_service(api, "/");
     let docs = service.swagger_ui();
     let spec = service.spec_endpoint();
-    Route::new()
+    let site = Route::new()
         .nest("/", service)
         // `get`: the spec endpoint alone would answer any method.
         .at("/openapi.json", poem::get(spec))
@@ -95,7 +113,8 @@ pub fn routes(
         .with(CatchPanic::new().with_handler(|_| panic_response()))
         .with(HeaderLimit(max_header_bytes))
         .with(request_metrics)
-        .map_to_response()
+        .map_to_response();
+    Routes { webhook, site }
 }
 
 /// Our error shape outside the OpenAPI operations (middleware, panics).

@@ -4,7 +4,7 @@
 //! error table's codes: a label never carries text from a request.
 
 use std::borrow::Cow;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use poem::http::header::CONTENT_TYPE;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
@@ -49,17 +49,25 @@ impl<E: Endpoint> Endpoint for RequestMetricsEndpoint<E> {
             Ok(response) => response.into_response(),
             Err(error) => error.into_response(),
         };
-        let took = started.elapsed();
-        let status = response.status();
-        let error_code = if status.is_client_error() || status.is_server_error() {
-            error_code(&mut response).await
-        } else {
-            NO_ERROR
-        };
-        self.metrics
-            .record(endpoint, status.as_u16(), error_code, took);
+        record(&self.metrics, endpoint, started.elapsed(), &mut response).await;
         Ok(response)
     }
+}
+
+/// Records `response`, the answer of `endpoint` after `took`.
+pub(super) async fn record(
+    metrics: &HttpMetrics,
+    endpoint: &'static str,
+    took: Duration,
+    response: &mut Response,
+) {
+    let status = response.status();
+    let error_code = if status.is_client_error() || status.is_server_error() {
+        error_code(response).await
+    } else {
+        NO_ERROR
+    };
+    metrics.record(endpoint, status.as_u16(), error_code, took);
 }
 
 /// The `error_code` of an error answer, read from its body (our error bodies are small JSON

@@ -1,8 +1,8 @@
 //! The connection loop: accepts TCP connections and serves each with hyper (HTTP/1.1, or
 //! HTTP/2 with prior knowledge) until shutdown, every request answered by the routes.
 //!
-//! poem's own `Server` does the same; the service runs this loop so that it decides which
-//! requests poem's router sees (see `routes`).
+//! poem's own `Server` does the same; the service runs this loop so that `POST /webhook`, the
+//! hot path, goes to [`DirectWebhook`] and only the rest to poem's router.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -15,6 +15,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use poem::listener::{Acceptor, TcpAcceptor};
 use poem::{Endpoint, Response};
 
+use super::{DirectWebhook, Routes};
+
 /// How long to wait after a failed `accept` (out of file descriptors, most likely) before the
 /// next: retrying at once would spin a core while nothing can succeed.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -24,7 +26,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// are closed or after `grace`, whichever comes first.
 pub async fn serve<E>(
     mut acceptor: TcpAcceptor,
-    routes: E,
+    routes: Routes<E>,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) where
@@ -41,10 +43,16 @@ pub async fn serve<E>(
                     let routes = Arc::clone(&routes);
                     let service = hyper::service::service_fn(move |request| {
                         let routes = Arc::clone(&routes);
-                        let request =
-                            poem::Request::from((request, local.clone(), remote.clone(), scheme.clone()));
+                        let (local, remote, scheme) = (local.clone(), remote.clone(), scheme.clone());
                         async move {
-                            let response = routes.get_response(request).await;
+                            let response = if DirectWebhook::takes(&request) {
+                                routes.webhook.answer(request).await
+                            } else {
+                                let request = poem::Request::from((request, local, remote, scheme));
+                                // Boxed: poem's future is 8 KB, and hyper moves this one into
+                                // place for every request, the webhook's included.
+                                Box::pin(routes.site.get_response(request)).await
+                            };
                             Ok::<_, Infallible>(hyper::Response::from(response))
                         }
                     });
