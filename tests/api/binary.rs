@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use crate::helpers::{ELEVENLABS_API_KEY, SECRET};
+use crate::helpers::{ELEVENLABS_API_KEY, SECRET, try_send};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_precall-webhook");
 
@@ -62,6 +62,21 @@ impl Service {
             address: SocketAddr::from(([127, 0, 0, 1], port)),
             log,
         }
+    }
+
+    /// Polls `/health` until the freshly started process answers.
+    pub async fn wait_until_healthy(&mut self, client: &reqwest::Client) {
+        let url = format!("http://{}/health", self.address);
+        for _ in 0..600 {
+            self.assert_running();
+            if let Ok(response) = try_send(client.get(&url)).await
+                && response.status() == 200
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("/health never answered:\n{}", self.log());
     }
 
     /// What the service logged so far, for failure messages.

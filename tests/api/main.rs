@@ -56,3 +56,4 @@ mod upstream_errors;
 mod use_case;
 mod voice_listing;
 mod webhook_json;
+mod webhook_log;

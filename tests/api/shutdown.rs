@@ -21,21 +21,6 @@ use crate::helpers::{SECRET, assert_error, body_of, json_payload, status_and_jso
 /// The agent of the default payload.
 const AGENT_ID: &str = "agent_def456uvw";
 
-/// Polls `/health` until the freshly started process answers.
-async fn wait_until_healthy(service: &mut Service, client: &reqwest::Client) {
-    let url = format!("http://{}/health", service.address);
-    for _ in 0..600 {
-        service.assert_running();
-        if let Ok(response) = try_send(client.get(&url)).await
-            && response.status() == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("/health never answered:\n{}", service.log());
-}
-
 /// Not a timing assertion: a guard so that a clone that never reaches the fake fails the test.
 async fn wait_for_the_held_clone(gate: &Gate) {
     tokio::time::timeout(Duration::from_secs(30), gate.arrived())
@@ -112,7 +97,7 @@ async fn on_sigterm_stops_accepting_finishes_the_clone_in_flight_and_exits_0_lea
     let dir = tempfile::tempdir().unwrap();
     let mut service = Service::start(dir.path(), &fake.uri(), &[]);
     let client = client();
-    wait_until_healthy(&mut service, &client).await;
+    service.wait_until_healthy(&client).await;
 
     let in_flight = tokio::spawn(post_ivan(&client, service.address, "conv_shutdown"));
     wait_for_the_held_clone(&gate).await;
@@ -159,7 +144,7 @@ async fn on_sigterm_right_after_an_uncertain_failure_the_service_waits_for_its_c
         ],
     );
     let client = client();
-    wait_until_healthy(&mut service, &client).await;
+    service.wait_until_healthy(&client).await;
 
     let response = tokio::time::timeout(
         Duration::from_secs(60),

@@ -249,24 +249,34 @@ impl WebhookApi {
         body: WebhookBody,
     ) -> WebhookResponse {
         let started = Instant::now();
-        let span = tracing::info_span!("webhook", conversation_id = tracing::field::Empty);
-        let result = async {
+        let verified = body.bytes.map_err(ApiError::from).and_then(|bytes| {
             let request = SignedBody {
                 signature,
                 content_type: body.content_type,
-                body: body.bytes.map_err(ApiError::from)?,
+                body: bytes,
             };
-            self.pre_call
-                .handle(request, &span)
-                .await
-                .map_err(ApiError::from)
-        }
-        .instrument(span.clone())
-        .await;
-        let _entered = span.enter();
+            self.pre_call.verify(request).map_err(ApiError::from)
+        });
+        // The request's span starts once the request is known to be signed: a forged-request
+        // flood must not pay for one per request. A refusal before that gets its span only
+        // when its line is written, so every line has the same shape.
+        let (span, result) = match verified {
+            Ok(request) => {
+                let span = webhook_span();
+                let result = self
+                    .pre_call
+                    .handle(request, &span)
+                    .instrument(span.clone())
+                    .await
+                    .map_err(ApiError::from);
+                (Some(span), result)
+            }
+            Err(refusal) => (None, Err(refusal)),
+        };
         let elapsed_ms = elapsed_ms(started);
         match result {
             Ok(Handled { outcome, replayed }) => {
+                let _entered = span.unwrap_or_else(webhook_span).entered();
                 tracing::info!(
                     status = 200,
                     voice_id = outcome.voice.as_ref().map(|v| v.voice_id.as_str()),
@@ -283,14 +293,21 @@ impl WebhookApi {
             Err(error) => {
                 let status = error.status();
                 if status >= 500 {
+                    let _entered = span.unwrap_or_else(webhook_span).entered();
                     tracing::error!(status, error_code = %error.code_name(), error_message = %error.message, elapsed_ms, "webhook failed");
                 } else if let Some(suppressed) = REFUSALS.admit() {
+                    let _entered = span.unwrap_or_else(webhook_span).entered();
                     tracing::warn!(status, error_code = %error.code_name(), error_message = %error.message, elapsed_ms, suppressed, "webhook refused");
                 }
                 error.into()
             }
         }
     }
+}
+
+/// The span of a pre-call webhook; the conversation id is recorded on it once known.
+fn webhook_span() -> tracing::Span {
+    tracing::info_span!("webhook", conversation_id = tracing::field::Empty)
 }
 
 fn elapsed_ms(started: Instant) -> u64 {

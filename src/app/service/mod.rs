@@ -13,5 +13,7 @@ pub use background::BackgroundWork;
 pub use initiation::{InitiationRefusal, InitiationService};
 pub use metrics::{LIVE_CLONES_TIMEOUT, MetricsService, ScrapeError};
 pub use post_call::{PostCallError, PostCallOutcome, PostCallService};
-pub use pre_call::{Handled, PreCallError, PreCallFailure, PreCallService, SignedBody};
+pub use pre_call::{
+    Handled, PreCallError, PreCallFailure, PreCallService, SignedBody, VerifiedBody,
+};
 pub use sweep::{FIRST_SWEEP_AFTER, SweepSchedule, sweep_periodically};

@@ -31,6 +31,14 @@ pub struct SignedBody {
     pub body: Bytes,
 }
 
+/// A webhook whose signature holds; only [`PreCallService::verify`] makes one, so nothing
+/// unsigned reaches [`PreCallService::handle`].
+#[derive(Debug)]
+pub struct VerifiedBody {
+    content_type: Option<String>,
+    body: Bytes,
+}
+
 /// A handled webhook.
 #[derive(Debug, Clone)]
 pub struct Handled {
@@ -88,14 +96,36 @@ pub struct PreCallService {
 }
 
 impl PreCallService {
-    /// Handles one webhook. `span` is the request's span; the conversation id is recorded on it
-    /// once known.
+    /// Checks the signature of `request` over its exact bytes, before anything else looks at
+    /// them.
+    ///
+    /// # Errors
+    /// A [`PreCallFailure`] with [`PreCallError::Signature`].
+    pub fn verify(&self, request: SignedBody) -> Result<VerifiedBody, PreCallFailure> {
+        self.secret
+            .verify(
+                request.signature.as_deref(),
+                &request.body,
+                self.clock.now_unix(),
+            )
+            .map_err(|e| PreCallFailure {
+                error: e.into(),
+                conversation_id: None,
+            })?;
+        Ok(VerifiedBody {
+            content_type: request.content_type,
+            body: request.body,
+        })
+    }
+
+    /// Handles one signed webhook. `span` is the request's span; the conversation id is
+    /// recorded on it once known.
     ///
     /// # Errors
     /// A [`PreCallFailure`] for every refusal and failure, mapped to the error table at the edge.
     pub async fn handle(
         self: &Arc<Self>,
-        request: SignedBody,
+        request: VerifiedBody,
         span: &tracing::Span,
     ) -> Result<Handled, PreCallFailure> {
         let failure =
@@ -103,13 +133,6 @@ impl PreCallService {
                 error,
                 conversation_id,
             };
-        self.secret
-            .verify(
-                request.signature.as_deref(),
-                &request.body,
-                self.clock.now_unix(),
-            )
-            .map_err(|e| failure(e.into(), None))?;
         let event =
             payload::parse(request.content_type.as_deref(), request.body).map_err(|rejection| {
                 let id = rejection.conversation_id.clone();
