@@ -64,7 +64,7 @@ pub fn spec_json(api: WebhookApi) -> String {
 pub struct Routes<E> {
     /// `POST /webhook`, the hot path.
     pub webhook: DirectWebhook,
-    /// Everything else, `/webhook` included when only poem's router recognises it.
+    /// Everything else.
     pub site: E,
 }
 

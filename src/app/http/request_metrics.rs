@@ -1,7 +1,8 @@
 //! Counts and times every answer, around all routes (the `431` of the header cap, the router's
 //! `404`/`405` and a panic's `500` included). The error code is read back from our own error
 //! body, the one place every layer's error ends up in, and kept only when it is one of the
-//! error table's codes: a label never carries text from a request.
+//! error table's codes: a label never carries text from a request. `POST /webhook`, which does
+//! not go through poem (`direct_webhook.rs`), is recorded by the same [`record`].
 
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
