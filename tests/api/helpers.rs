@@ -132,6 +132,12 @@ impl TestAppBuilder {
         self
     }
 
+    /// Gives the server another clock; the test's signatures read it too ([`TestApp::now`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Puts another voice cloner behind the server (the in-memory one then sees nothing).
     pub fn cloner(mut self, cloner: Arc<dyn VoiceCloner>) -> Self {
         self.cloner = Some(cloner);
