@@ -163,6 +163,15 @@ async fn requests_are_counted_by_endpoint_status_and_error_code_and_timed() {
         .await;
     assert_error(unsigned, 401, "INVALID_SIGNATURE", None).await;
     assert_error(app.get("/no/such/path").await, 404, "NOT_FOUND", None).await;
+    assert_error(app.get("/webhook").await, 405, "METHOD_NOT_ALLOWED", None).await;
+    let filler = "f".repeat(20_000);
+    let crowded = app
+        .post_raw(
+            &[("content-type", "application/json"), ("x-filler", &filler)],
+            body_of(&metadata("conv_crowded")),
+        )
+        .await;
+    assert_error(crowded, 431, "HEADERS_TOO_LARGE", None).await;
 
     let text = scrape(&app).await;
     let requests = |labels: &[(&str, &str)]| value(&text, "precall_http_requests_total", labels);
@@ -183,6 +192,17 @@ async fn requests_are_counted_by_endpoint_status_and_error_code_and_timed() {
         ]),
         1.0
     );
+    for (status, code) in [("405", "METHOD_NOT_ALLOWED"), ("431", "HEADERS_TOO_LARGE")] {
+        assert_eq!(
+            requests(&[
+                ("endpoint", "/webhook"),
+                ("status", status),
+                ("error_code", code)
+            ]),
+            1.0,
+            "the router's and the header cap's answers are counted by their code"
+        );
+    }
     assert_eq!(
         requests(&[
             ("endpoint", "other"),
@@ -203,7 +223,8 @@ async fn requests_are_counted_by_endpoint_status_and_error_code_and_timed() {
             "precall_http_request_duration_seconds_count",
             &[("endpoint", "/webhook")]
         ),
-        2.0
+        4.0,
+        "one handled, one unsigned, one wrong method, one over the header cap"
     );
     assert_eq!(
         value(
@@ -211,7 +232,7 @@ async fn requests_are_counted_by_endpoint_status_and_error_code_and_timed() {
             "precall_http_request_duration_seconds_bucket",
             &[("endpoint", "/webhook"), ("le", "+Inf")]
         ),
-        2.0
+        4.0
     );
 }
 

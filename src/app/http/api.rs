@@ -75,7 +75,7 @@ impl WebhookApi {
     async fn metrics(&self) -> MetricsResponse {
         match self.metrics.scrape().await {
             Ok(text) => MetricsResponse::Ok(PlainText(text)),
-            Err(_) => MetricsResponse::Internal(Json(ApiError::internal().body())),
+            Err(_) => MetricsResponse::Internal(ApiError::internal().body()),
         }
     }
 

@@ -48,7 +48,7 @@ impl DirectWebhook {
         B::Error: std::error::Error + Send + Sync + 'static,
     {
         let started = Instant::now();
-        let mut response = match refuse_oversized(request.headers(), self.max_header_bytes) {
+        let response = match refuse_oversized(request.headers(), self.max_header_bytes) {
             Some(refusal) => refusal,
             None => AssertUnwindSafe(self.handle(request))
                 .catch_unwind()
@@ -59,9 +59,8 @@ impl DirectWebhook {
             &self.metrics,
             endpoint_label(PATH),
             started.elapsed(),
-            &mut response,
-        )
-        .await;
+            &response,
+        );
         response
     }
 

@@ -4,17 +4,19 @@ use poem_openapi::{ApiResponse, payload::Json};
 
 use super::body::BodyError;
 use super::error_examples::ErrorsOf;
+use super::error_json::ErrorJson;
 use super::payload::PayloadRejection;
-use super::schema::{ErrorBody, ErrorCode, WebhookSuccess};
+use super::schema::{ErrorCode, WebhookSuccess};
 use std::time::Duration;
 
 use crate::app::service::{PostCallError, PreCallError, PreCallFailure};
 use crate::domain::{DeliveryError, PersonaliseError, SignatureError};
 use crate::ports::UpstreamError;
 
-/// Responses of `POST /webhook`. Every error variant sends an [`ErrorBody`]; its documented
-/// schema (`actual_type`) narrows `error_code` to the codes of that status, with an example of
-/// each (see `error_examples`).
+/// Responses of `POST /webhook`. Every error variant sends an
+/// [`ErrorBody`](super::schema::ErrorBody), written by [`ErrorJson`]; its documented schema
+/// (`actual_type`) narrows `error_code` to the codes of that status, with an example of each
+/// (see `error_examples`).
 #[derive(ApiResponse)]
 pub enum WebhookResponse {
     /// The voice was cloned (when a sample was sent) and the agent personalised. A redelivery
@@ -29,39 +31,39 @@ pub enum WebhookResponse {
     ),
     /// `INVALID_PAYLOAD` or `INVALID_VOICE_SAMPLE`: the message says which field or which check.
     #[oai(status = 400, actual_type = "ErrorsOf<400>")]
-    BadRequest(Json<ErrorBody>),
+    BadRequest(ErrorJson),
     /// `INVALID_SIGNATURE`.
     #[oai(status = 401, actual_type = "ErrorsOf<401>")]
-    Unauthorized(Json<ErrorBody>),
+    Unauthorized(ErrorJson),
     /// `REQUEST_TIMEOUT`: the body did not arrive in time.
     #[oai(status = 408, actual_type = "ErrorsOf<408>")]
-    RequestTimeout(Json<ErrorBody>),
+    RequestTimeout(ErrorJson),
     /// `DUPLICATE_CONVERSATION`: this `conversation_id` was already delivered with a different
     /// body (within the retention window).
     #[oai(status = 409, actual_type = "ErrorsOf<409>")]
-    Conflict(Json<ErrorBody>),
+    Conflict(ErrorJson),
     /// `PAYLOAD_TOO_LARGE`: refused while reading, before the signature is checked.
     #[oai(status = 413, actual_type = "ErrorsOf<413>")]
-    PayloadTooLarge(Json<ErrorBody>),
+    PayloadTooLarge(ErrorJson),
     /// `VOICE_CLONING_FAILED` or `AGENT_UPDATE_FAILED`: ElevenLabs refused; its reason is in the
     /// message.
     #[oai(status = 422, actual_type = "ErrorsOf<422>")]
-    Unprocessable(Json<ErrorBody>),
+    Unprocessable(ErrorJson),
     /// `HEADERS_TOO_LARGE`: the request headers total more than `MAX_HEADER_BYTES` (16 KB by
     /// default); refused before the request is routed.
     #[oai(status = 431, actual_type = "ErrorsOf<431>")]
-    HeadersTooLarge(Json<ErrorBody>),
+    HeadersTooLarge(ErrorJson),
     /// `INTERNAL_ERROR`.
     #[oai(status = 500, actual_type = "ErrorsOf<500>")]
-    Internal(Json<ErrorBody>),
+    Internal(ErrorJson),
     /// `UPSTREAM_UNAVAILABLE`: ElevenLabs is unreachable or failing; retry later.
     #[oai(status = 502, actual_type = "ErrorsOf<502>")]
-    BadGateway(Json<ErrorBody>),
+    BadGateway(ErrorJson),
     /// `BUSY`: too many clones in flight, or `STORE_UNAVAILABLE`: the shared store (Redis)
     /// cannot be reached and nothing was done; retry after `Retry-After` seconds.
     #[oai(status = 503, actual_type = "ErrorsOf<503>")]
     Busy(
-        Json<ErrorBody>,
+        ErrorJson,
         /// Seconds to wait before retrying.
         #[oai(header = "Retry-After")]
         u64,
@@ -151,14 +153,9 @@ impl ApiError {
         error
     }
 
-    /// The body of this error.
-    pub fn body(self) -> ErrorBody {
-        ErrorBody {
-            status: "error".into(),
-            error_code: self.code,
-            error_message: self.message,
-            conversation_id: self.conversation_id,
-        }
+    /// The body of this error, as it goes on the wire.
+    pub fn body(self) -> ErrorJson {
+        ErrorJson::from(self)
     }
 }
 
@@ -170,7 +167,7 @@ impl From<ApiError> for WebhookResponse {
             .retry_after
             .map_or(1, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
             .max(1);
-        let body = Json(error.body());
+        let body = error.body();
         match status {
             400 => Self::BadRequest(body),
             401 => Self::Unauthorized(body),

@@ -8,12 +8,13 @@ use poem_openapi::payload::Json;
 use serde_json::{Map, Value};
 
 use super::error_examples::{ErrorsOf, INITIATION};
+use super::error_json::ErrorJson;
 use super::errors::ApiError;
 use super::initiation_schema::{
     AgentOverridePayload, ConfigOverridePayload, INITIATION_ANSWER_TYPE, InitiationAnswerPayload,
     TtsOverridePayload,
 };
-use super::schema::{ErrorBody, ErrorCode};
+use super::schema::ErrorCode;
 use crate::app::service::InitiationRefusal;
 use crate::domain::InitiationAnswer;
 
@@ -28,24 +29,24 @@ pub enum InitiationResponse {
     Ok(Json<InitiationAnswerPayload>),
     /// `UNAUTHORIZED`: the `Authorization: Bearer …` header is missing or wrong.
     #[oai(status = 401, actual_type = "ErrorsOf<401, INITIATION>")]
-    Unauthorized(Json<ErrorBody>),
+    Unauthorized(ErrorJson),
     /// `NOT_FOUND`: the endpoint is off (`CONVERSATION_INITIATION_TOKEN` is not set).
     #[oai(status = 404, actual_type = "ErrorsOf<404, INITIATION>")]
-    NotFound(Json<ErrorBody>),
+    NotFound(ErrorJson),
     /// `HEADERS_TOO_LARGE`: refused before the request is routed.
     #[oai(status = 431, actual_type = "ErrorsOf<431>")]
-    HeadersTooLarge(Json<ErrorBody>),
+    HeadersTooLarge(ErrorJson),
 }
 
 impl From<InitiationRefusal> for InitiationResponse {
     fn from(refusal: InitiationRefusal) -> Self {
         match refusal {
-            InitiationRefusal::Disabled => Self::NotFound(Json(
-                ApiError::new(ErrorCode::NotFound, refusal.to_string()).body(),
-            )),
-            InitiationRefusal::Unauthorized => Self::Unauthorized(Json(
+            InitiationRefusal::Disabled => {
+                Self::NotFound(ApiError::new(ErrorCode::NotFound, refusal.to_string()).body())
+            }
+            InitiationRefusal::Unauthorized => Self::Unauthorized(
                 ApiError::new(ErrorCode::Unauthorized, refusal.to_string()).body(),
-            )),
+            ),
         }
     }
 }

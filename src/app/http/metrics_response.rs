@@ -1,9 +1,9 @@
 //! Responses of `GET /metrics`, as the OpenAPI spec documents them.
 
 use poem_openapi::ApiResponse;
-use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::payload::PlainText;
 
-use super::schema::ErrorBody;
+use super::error_json::ErrorJson;
 
 /// Responses of `GET /metrics`.
 #[derive(ApiResponse)]
@@ -18,5 +18,5 @@ pub enum MetricsResponse {
     Ok(PlainText<String>),
     /// `INTERNAL_ERROR`: the metrics could not be encoded.
     #[oai(status = 500)]
-    Internal(Json<ErrorBody>),
+    Internal(ErrorJson),
 }

@@ -5,6 +5,7 @@ mod api;
 mod body;
 mod direct_webhook;
 mod error_examples;
+mod error_json;
 mod errors;
 mod header_limit;
 mod initiation_payload;
@@ -121,9 +122,7 @@ pub fn routes(
 fn error_response(error: ApiError) -> poem::Response {
     let status = poem::http::StatusCode::from_u16(error.status())
         .unwrap_or(poem::http::StatusCode::INTERNAL_SERVER_ERROR);
-    poem_openapi::payload::Json(error.body())
-        .with_status(status)
-        .into_response()
+    error.body().with_status(status).into_response()
 }
 
 fn panic_response() -> poem::Response {

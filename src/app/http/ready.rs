@@ -5,8 +5,8 @@
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
 
+use super::error_json::ErrorJson;
 use super::errors::ApiError;
-use super::schema::ErrorBody;
 
 /// The replica can take traffic.
 #[derive(Debug, Object)]
@@ -27,7 +27,7 @@ pub enum ReadyResponse {
     /// the load balancer until it does (it reconnects by itself).
     #[oai(status = 503)]
     NotReady(
-        Json<ErrorBody>,
+        ErrorJson,
         /// Seconds before asking again.
         #[oai(header = "Retry-After")]
         u64,
@@ -47,6 +47,6 @@ impl ReadyResponse {
     pub fn not_ready(cause: &dyn std::fmt::Display) -> Self {
         let error = ApiError::store_unavailable(cause);
         let retry_after = error.retry_after.map_or(1, |d| d.as_secs().max(1));
-        Self::NotReady(Json(error.body()), retry_after)
+        Self::NotReady(error.body(), retry_after)
     }
 }
