@@ -83,7 +83,7 @@ impl WebhookSecret {
             return Err(SignatureError::FromTheFuture);
         }
         let mut mac = self.mac();
-        mac.update(header.timestamp_text.as_bytes());
+        mac.update(header.timestamp_text());
         mac.update(b".");
         mac.update(body);
         mac.verify_slice(&header.digest)
@@ -106,8 +106,11 @@ pub struct EmptySecret;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignatureHeader {
     timestamp: i64,
-    /// The timestamp exactly as sent: the HMAC covers these bytes, not our re-rendering of them.
-    timestamp_text: String,
+    /// The timestamp's digits exactly as sent (the first `timestamp_len`): the HMAC covers these
+    /// bytes, not our re-rendering of them. Held inline: a forged-request flood parses one
+    /// header per request.
+    timestamp_digits: [u8; MAX_TIMESTAMP_DIGITS],
+    timestamp_len: u8,
     digest: [u8; 32],
 }
 
@@ -143,26 +146,50 @@ impl SignatureHeader {
                 _ => {}
             }
         }
-        let (timestamp, timestamp_text) =
-            timestamp.ok_or(SignatureError::Malformed("no timestamp (t=)"))?;
+        let Timestamp {
+            value: timestamp,
+            digits: timestamp_digits,
+            len: timestamp_len,
+        } = timestamp.ok_or(SignatureError::Malformed("no timestamp (t=)"))?;
         let digest = digest.ok_or(SignatureError::Malformed("no v0 digest"))?;
         Ok(Self {
             timestamp,
-            timestamp_text,
+            timestamp_digits,
+            timestamp_len,
             digest,
         })
     }
+
+    /// The timestamp as sent.
+    fn timestamp_text(&self) -> &[u8] {
+        &self.timestamp_digits[..usize::from(self.timestamp_len)]
+    }
 }
 
-fn parse_timestamp(text: &str) -> Result<(i64, String), SignatureError> {
+/// Digits in the longest timestamp we parse (`i64::MAX` has 19).
+const MAX_TIMESTAMP_DIGITS: usize = 19;
+
+/// A parsed `t=` value and its digits as sent.
+struct Timestamp {
+    value: i64,
+    digits: [u8; MAX_TIMESTAMP_DIGITS],
+    len: u8,
+}
+
+fn parse_timestamp(text: &str) -> Result<Timestamp, SignatureError> {
     // Digits only: no sign, no "+", no exponent. Bounded length keeps the parse cheap.
-    if text.is_empty() || text.len() > 19 || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(SignatureError::Malformed("timestamp is not unix seconds"));
+    let not_unix_seconds = SignatureError::Malformed("timestamp is not unix seconds");
+    if text.is_empty()
+        || text.len() > MAX_TIMESTAMP_DIGITS
+        || !text.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(not_unix_seconds);
     }
-    let value = text
-        .parse::<i64>()
-        .map_err(|_| SignatureError::Malformed("timestamp is not unix seconds"))?;
-    Ok((value, text.to_owned()))
+    let value = text.parse::<i64>().map_err(|_| not_unix_seconds.clone())?;
+    let mut digits = [0u8; MAX_TIMESTAMP_DIGITS];
+    digits[..text.len()].copy_from_slice(text.as_bytes());
+    let len = u8::try_from(text.len()).map_err(|_| not_unix_seconds)?;
+    Ok(Timestamp { value, digits, len })
 }
 
 fn parse_digest(text: &str) -> Result<[u8; 32], SignatureError> {
@@ -221,6 +248,25 @@ mod tests {
             header,
             "t=1700000000,v0=47b1df0ab12338b2685470b0d2b37033add7c3b2bc8172f313e77413f1bb78c8"
         );
+    }
+
+    #[test]
+    fn the_digest_covers_the_timestamp_as_sent_leading_zeros_included() {
+        let s = secret("k");
+        let digest = |signed_text: &str| {
+            let mut mac = s.mac();
+            mac.update(signed_text.as_bytes());
+            hex::encode(mac.finalize().into_bytes())
+        };
+        let padded = format!("t=000{NOW},v0={}", digest(&format!("000{NOW}.body")));
+        assert_eq!(s.verify(Some(&padded), b"body", NOW), Ok(()));
+        let rendered = format!("t=000{NOW},v0={}", digest(&format!("{NOW}.body")));
+        assert_eq!(
+            s.verify(Some(&rendered), b"body", NOW),
+            Err(SignatureError::Mismatch)
+        );
+        let longest = format!("t={:019},v0={}", NOW, digest(&format!("{NOW:019}.body")));
+        assert_eq!(s.verify(Some(&longest), b"body", NOW), Ok(()));
     }
 
     #[test]

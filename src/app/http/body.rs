@@ -8,7 +8,8 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use futures_util::StreamExt;
+use http_body_util::BodyExt;
+use http_body_util::combinators::BoxBody;
 use poem::http::{HeaderMap, header};
 use poem::{Request, RequestBody};
 use poem_openapi::payload::Payload;
@@ -17,6 +18,9 @@ use poem_openapi::types::Type;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
 use super::schema::{PostCallEnvelope, PreCallForm, PreCallPayload};
+
+/// A poem body as the `http_body` body it wraps, for [`read_limited`].
+pub(super) type PoemBody = BoxBody<Bytes, std::io::Error>;
 
 /// Name of the signature header.
 pub const SIGNATURE_HEADER: &str = "elevenlabs-signature";
@@ -177,7 +181,7 @@ async fn read_request(
     limits: BodyLimits,
 ) -> WebhookBody {
     match body.take() {
-        Ok(body) => read_webhook_body(request.headers(), body, limits).await,
+        Ok(body) => read_webhook_body(request.headers(), PoemBody::from(body), limits).await,
         Err(e) => WebhookBody {
             content_type: content_type(request.headers()),
             bytes: Err(BodyError::Unreadable(e.to_string())),
@@ -186,11 +190,15 @@ async fn read_request(
 }
 
 /// The content type and the raw bytes of a request with `headers`, `body` read under `limits`.
-pub(super) async fn read_webhook_body(
+pub(super) async fn read_webhook_body<B>(
     headers: &HeaderMap,
-    body: poem::Body,
+    body: B,
     limits: BodyLimits,
-) -> WebhookBody {
+) -> WebhookBody
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: std::fmt::Display,
+{
     let declared_len = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -211,9 +219,11 @@ fn content_type(headers: &HeaderMap) -> Option<String> {
 /// The `elevenlabs-signature` header as text, `None` when absent. Non-ASCII bytes survive as
 /// U+FFFD so the verifier calls the header malformed, not missing.
 pub(super) fn signature_header(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(SIGNATURE_HEADER)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    let value = headers.get(SIGNATURE_HEADER)?;
+    Some(match value.to_str() {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
+    })
 }
 
 /// The chunks of a body read so far. A body that arrives in one chunk (a webhook of a few
@@ -248,11 +258,15 @@ impl Received {
 /// Reads the whole body, refusing it as soon as it is known to be over the limit (from
 /// `Content-Length` before reading anything, or from the bytes so far) and giving up when it
 /// does not arrive in time.
-pub async fn read_limited(
-    body: poem::Body,
+pub async fn read_limited<B>(
+    body: B,
     declared_len: Option<u64>,
     limits: BodyLimits,
-) -> Result<Bytes, BodyError> {
+) -> Result<Bytes, BodyError>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: std::fmt::Display,
+{
     let too_large = BodyError::TooLarge {
         limit: limits.max_bytes,
     };
@@ -262,9 +276,13 @@ pub async fn read_limited(
     let read = async {
         let mut received = Received::Nothing;
         let mut total: u64 = 0;
-        let mut stream = body.into_bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| BodyError::Unreadable(e.to_string()))?;
+        let mut body = std::pin::pin!(body);
+        while let Some(frame) = body.as_mut().frame().await {
+            let frame = frame.map_err(|e| BodyError::Unreadable(e.to_string()))?;
+            // Trailers carry no body bytes; the signature covers the body alone.
+            let Ok(chunk) = frame.into_data() else {
+                continue;
+            };
             total += chunk.len() as u64;
             if total > limits.max_bytes {
                 return Err(too_large.clone());

@@ -13,7 +13,6 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http_body_util::BodyExt;
 use poem::http::Method;
 use poem::{IntoResponse, Response};
 
@@ -70,7 +69,6 @@ impl DirectWebhook {
         B::Error: std::error::Error + Send + Sync + 'static,
     {
         let (parts, body) = request.into_parts();
-        let body = poem::Body::from(body.map_err(std::io::Error::other).boxed());
         let body = read_webhook_body(&parts.headers, body, self.limits).await;
         self.api
             .pre_call_webhook(signature_header(&parts.headers), body)

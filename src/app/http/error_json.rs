@@ -5,6 +5,8 @@
 //! (README, "At the floor"). It also leaves the error's code on the response for the request
 //! metrics, which no longer read it back from the body.
 
+use poem::http::HeaderValue;
+use poem::http::header::CONTENT_TYPE;
 use poem::{IntoResponse, Response};
 use poem_openapi::payload::{Json, Payload};
 use poem_openapi::registry::{MetaSchemaRef, Registry};
@@ -67,7 +69,7 @@ impl IntoResponse for ErrorJson {
         // still be this error's, with an empty body, rather than a panic.
         let bytes = serde_json::to_vec(&wire).unwrap_or_default();
         let mut response = Response::builder()
-            .content_type(Self::CONTENT_TYPE)
+            .header(CONTENT_TYPE, HeaderValue::from_static(Self::CONTENT_TYPE))
             .body(bytes);
         response.extensions_mut().insert(AnsweredCode(code));
         response

@@ -11,7 +11,7 @@ use poem_openapi::payload::{Json, Payload};
 use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSecurityScheme, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
-use super::body::{BodyError, BodyLimits, read_limited};
+use super::body::{BodyError, BodyLimits, PoemBody, read_limited};
 use super::initiation_schema::InitiationRequestPayload;
 
 /// Name of the security scheme in the spec.
@@ -79,7 +79,7 @@ impl InitiationBody {
     /// Reads the body under the 64 KiB cap and the body deadline.
     pub async fn read(self) -> Result<bytes::Bytes, BodyError> {
         match self.body {
-            Some(body) => read_limited(body, self.declared_len, self.limits).await,
+            Some(body) => read_limited(PoemBody::from(body), self.declared_len, self.limits).await,
             None => Err(BodyError::Unreadable("the body was taken".into())),
         }
     }
