@@ -43,7 +43,9 @@ use support::cores::{LOAD_CORE, SERVER_CORE, can_pin, command_on, pin_self};
 use support::drive::{Measured, measure};
 use support::initiation::{self as initiation, Endpoint, SERVER_VARS};
 use support::webhook::{Encoding, five_second_wav, request_body};
-use support::{free_port, median, mock_upstream, sign, start_server_on, wait_until_up};
+use support::{
+    free_port, median, mock_upstream, reset_upstream, sign, start_server_on, wait_until_up,
+};
 
 const CONNECTIONS: usize = 64;
 /// Requests sent to a fresh server before the measured ones.
@@ -284,6 +286,7 @@ async fn run(
     scenario: Scenario,
     requests: &Arc<Vec<Arc<Prepared>>>,
 ) -> Measured {
+    reset_upstream(upstream).await;
     let (base, mut child) = launch(server, core, upstream);
     let client = client();
     wait_until_up(&client, &base).await;
