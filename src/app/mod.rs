@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod log_writer;
 pub mod metrics;
 pub mod service;
 pub mod startup;

@@ -7,7 +7,6 @@
 use std::fs;
 use std::io::{self, IsTerminal};
 
-use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::layer::SubscriberExt;
@@ -15,17 +14,15 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
 
 use super::config::{LogConfig, LogFormat, LogLevel};
+use super::log_writer::{BatchedWriter, BatchedWriterGuard};
 
 /// The log file's name inside `LOG_DIR`.
 pub const LOG_FILE_NAME: &str = "precall-webhook.log";
 
-/// How much of stdout's output is gathered before a write, at most.
-const STDOUT_BUFFER_BYTES: usize = 64 * 1024;
-
-/// Keeps the writer threads flushing; drop it only at exit.
+/// Keeps the writer threads writing; dropping it (at exit) writes what is pending.
 pub struct TelemetryGuard {
-    _stdout: WorkerGuard,
-    _file: Option<WorkerGuard>,
+    _stdout: BatchedWriterGuard,
+    _file: Option<BatchedWriterGuard>,
 }
 
 /// Our level for everything, but the libraries' chatter kept down: symphonia warns on every
@@ -72,18 +69,9 @@ where
 /// # Errors
 /// When `LOG_DIR` cannot be created or written, or a subscriber is already installed.
 pub fn init(config: &LogConfig) -> io::Result<TelemetryGuard> {
-    // Lines go to stdout from a writer thread, in batches: writing each line from the request's
-    // own thread cost a system call per line on the webhook's hot path. Never lossy (a full
-    // queue of 128 000 lines holds the writer back instead), flushed whenever the queue is empty
-    // and at exit, when the guard is dropped.
-    let (stdout_writer, stdout_guard) =
-        tracing_appender::non_blocking::NonBlockingBuilder::default()
-            .lossy(false)
-            .thread_name("log-stdout")
-            .finish(io::BufWriter::with_capacity(
-                STDOUT_BUFFER_BYTES,
-                io::stdout(),
-            ));
+    // Lines go to stdout in batches from a writer thread of their own (`log_writer`), at most
+    // 50 ms after they are logged; never lossy; what is pending is written at exit.
+    let (stdout_writer, stdout_guard) = BatchedWriter::start(io::stdout(), "log-stdout")?;
     let stdout = layer(config.format, stdout_writer, io::stdout().is_terminal());
     let (file_layer, guard) = match &config.directory {
         Some(dir) => {
@@ -94,7 +82,7 @@ pub fn init(config: &LogConfig) -> io::Result<TelemetryGuard> {
                 .filename_prefix(LOG_FILE_NAME)
                 .build(dir)
                 .map_err(|e| io::Error::other(format!("LOG_DIR {}: {e}", dir.display())))?;
-            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let (writer, guard) = BatchedWriter::start(appender, "log-file")?;
             (Some(layer(config.format, writer, false)), Some(guard))
         }
         None => (None, None),
