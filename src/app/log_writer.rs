@@ -50,7 +50,6 @@ impl Shared {
 }
 
 /// A `MakeWriter` for the `tracing` formatter; every event's formatted line is one write.
-#[derive(Clone)]
 pub struct BatchedWriter {
     shared: Arc<Shared>,
 }

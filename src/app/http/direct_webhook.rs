@@ -43,8 +43,8 @@ impl DirectWebhook {
     /// The answer to `request`, one [`DirectWebhook::takes`].
     pub async fn answer<B>(&self, request: hyper::Request<B>) -> Response
     where
-        B: hyper::body::Body<Data = Bytes> + Send + Sync + 'static,
-        B::Error: std::error::Error + Send + Sync + 'static,
+        B: hyper::body::Body<Data = Bytes>,
+        B::Error: std::fmt::Display,
     {
         let started = Instant::now();
         let response = match refuse_oversized(request.headers(), self.max_header_bytes) {
@@ -65,8 +65,8 @@ impl DirectWebhook {
 
     async fn handle<B>(&self, request: hyper::Request<B>) -> Response
     where
-        B: hyper::body::Body<Data = Bytes> + Send + Sync + 'static,
-        B::Error: std::error::Error + Send + Sync + 'static,
+        B: hyper::body::Body<Data = Bytes>,
+        B::Error: std::fmt::Display,
     {
         let (parts, body) = request.into_parts();
         let body = read_webhook_body(&parts.headers, body, self.limits).await;
