@@ -26,7 +26,10 @@
 //! system of all its threads, `/proc/PID/stat`); per round the service's figure is divided by
 //! the baseline's, and the table shows medians over rounds. The service runs with its shipped
 //! defaults (`LOG_LEVEL=INFO`, logs to a discarded stdout; in-memory ledger and registry;
-//! `MAX_CONCURRENT_CLONES=4`): every check it makes is on.
+//! `MAX_CONCURRENT_CLONES=4`): every check it makes is on. That cap is the account's
+//! protection, not a check, and the baseline has none: with four clones in flight against a
+//! mock that answers in about a millisecond, the service's core waits on the mock. Run with
+//! `MAX_CONCURRENT_CLONES=64` (one place per connection) to compare the CPU work alone.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -341,6 +344,13 @@ async fn compare(options: &Options, core: Option<usize>, upstream: &MockServer) 
          ratios: median of the per-round ratios (lowest–highest)",
         options.rounds
     );
+    // The cap binds against a mock that answers in a millisecond: say which one this run had.
+    match std::env::var("MAX_CONCURRENT_CLONES") {
+        Ok(cap) => println!("service: MAX_CONCURRENT_CLONES={cap} (from this environment)"),
+        Err(_) => println!(
+            "service: MAX_CONCURRENT_CLONES=4 (the shipped default; the baseline has no cap)"
+        ),
+    }
     println!(
         "| scenario | service req/s | baseline req/s | req/s ratio | service CPU/req | baseline CPU/req | CPU/req ratio | server core busy (service / baseline) | errors (service / baseline) |"
     );
