@@ -5,8 +5,9 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use bytes::Bytes;
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use serde::{Deserialize, Serialize};
 
 use super::agent_overrides::{AgentOverridesModel, enable_body};
 use super::client::{CallError, ElevenLabsClient, Replay};
@@ -42,17 +43,47 @@ struct AgentPart {
     first_message: Option<String>,
 }
 
-/// `{"conversation_config":{"tts":{"voice_id":…},"agent":{"first_message":…}}}`, leaving out
-/// what does not change: a partial object leaves the rest of the agent as it is.
-pub(super) fn patch_body(update: &AgentUpdate) -> Value {
-    let mut config = Map::new();
-    if let Some(voice_id) = &update.voice_id {
-        config.insert("tts".into(), json!({ "voice_id": voice_id.as_str() }));
-    }
-    if let Some(first_message) = &update.first_message {
-        config.insert("agent".into(), json!({ "first_message": first_message }));
-    }
-    json!({ "conversation_config": config })
+/// `{"conversation_config":{"agent":{"first_message":…},"tts":{"voice_id":…}}}`, leaving out
+/// what does not change: a partial object leaves the rest of the agent as it is. Written once
+/// from borrowed parts (no `serde_json::Value` tree), and sent as is on every attempt.
+pub(super) fn patch_body(update: &AgentUpdate) -> Bytes {
+    let body = PatchBody {
+        conversation_config: PatchConfig {
+            agent: update
+                .first_message
+                .as_deref()
+                .map(|first_message| PatchAgentPart { first_message }),
+            tts: update.voice_id.as_ref().map(|voice_id| PatchTts {
+                voice_id: voice_id.as_str(),
+            }),
+        },
+    };
+    // Borrowed strings into a Vec: serializing cannot fail.
+    Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+}
+
+/// The wire shape of an agent update; keys in the order `serde_json` sorts them.
+#[derive(Serialize)]
+struct PatchBody<'a> {
+    conversation_config: PatchConfig<'a>,
+}
+
+#[derive(Serialize)]
+struct PatchConfig<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent: Option<PatchAgentPart<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tts: Option<PatchTts<'a>>,
+}
+
+#[derive(Serialize)]
+struct PatchAgentPart<'a> {
+    first_message: &'a str,
+}
+
+#[derive(Serialize)]
+struct PatchTts<'a> {
+    voice_id: &'a str,
 }
 
 impl ElevenLabsClient {
@@ -61,7 +92,7 @@ impl ElevenLabsClient {
         &self,
         operation: &'static str,
         agent_id: &AgentId,
-        body: &Value,
+        body: Bytes,
         deadline: Instant,
     ) -> Result<(), UpstreamError> {
         let url = self.url(&["v1", "convai", "agents", agent_id.as_str()]);
@@ -70,7 +101,12 @@ impl ElevenLabsClient {
             Replay::Idempotent,
             deadline,
             Duration::ZERO,
-            || self.http().patch(url.clone()).json(body),
+            || {
+                self.http()
+                    .patch(url.clone())
+                    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                    .body(body.clone())
+            },
         )
         .await
         .map(|_| ())
@@ -107,7 +143,7 @@ impl AgentConfigurator for ElevenLabsClient {
         update: &AgentUpdate,
         deadline: Instant,
     ) -> Result<(), UpstreamError> {
-        self.patch_agent("update agent", agent_id, &patch_body(update), deadline)
+        self.patch_agent("update agent", agent_id, patch_body(update), deadline)
             .await
     }
 
@@ -132,8 +168,13 @@ impl AgentConfigurator for ElevenLabsClient {
         agent_id: &AgentId,
         deadline: Instant,
     ) -> Result<(), UpstreamError> {
-        self.patch_agent("enable overrides", agent_id, &enable_body(), deadline)
-            .await
+        self.patch_agent(
+            "enable overrides",
+            agent_id,
+            Bytes::from(enable_body().to_string()),
+            deadline,
+        )
+        .await
     }
 
     async fn read_override_permissions(

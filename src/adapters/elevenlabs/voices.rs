@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::client::{CallError, ElevenLabsClient, Replay};
 use super::voice_list::SOURCE_LABEL;
@@ -26,13 +26,24 @@ struct AddVoiceResponse {
 /// The `labels` we put on every voice we create, so they can be found and cleaned up later,
 /// by this deployment (`owner`) and no other.
 fn labels(request: &CloneRequest<'_>, owner: &str) -> String {
-    serde_json::json!({
-        "source": SOURCE_LABEL,
-        "owner": owner,
-        "conversation_id": request.conversation_id.as_str(),
-        "agent_id": request.agent_id.as_str(),
-    })
-    .to_string()
+    let labels = Labels {
+        agent_id: request.agent_id.as_str(),
+        conversation_id: request.conversation_id.as_str(),
+        owner,
+        source: SOURCE_LABEL,
+    };
+    // Borrowed strings into a String: serializing cannot fail.
+    serde_json::to_string(&labels).unwrap_or_default()
+}
+
+/// The wire shape of [`labels`], borrowed (no `serde_json::Value` tree per clone); keys in the
+/// order `serde_json` sorts them, as they were written before.
+#[derive(Serialize)]
+struct Labels<'a> {
+    agent_id: &'a str,
+    conversation_id: &'a str,
+    owner: &'a str,
+    source: &'a str,
 }
 
 fn form(request: &CloneRequest<'_>, labels: &str) -> Result<Form, reqwest::Error> {

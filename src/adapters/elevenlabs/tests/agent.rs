@@ -48,7 +48,7 @@ fn a_voice_only_update_leaves_the_agent_section_out() {
         first_message: None,
     };
     assert_eq!(
-        patch_body(&update),
+        patch_json(&update),
         json!({"conversation_config": {"tts": {"voice_id": "v1"}}})
     );
 }
@@ -60,9 +60,42 @@ fn a_greeting_only_update_leaves_the_tts_section_out() {
         first_message: Some("Hallo Ivan".into()),
     };
     assert_eq!(
-        patch_body(&update),
+        patch_json(&update),
         json!({"conversation_config": {"agent": {"first_message": "Hallo Ivan"}}})
     );
+}
+
+/// The body as JSON, for comparisons.
+fn patch_json(update: &AgentUpdate) -> Value {
+    serde_json::from_slice(&patch_body(update)).expect("the patch body is JSON")
+}
+
+#[test]
+fn the_patch_body_is_byte_for_byte_what_serde_json_writes_for_it() {
+    let greeting = "quote \" backslash \\ tab \t é \u{1} </script>";
+    for (voice_id, first_message) in [
+        (Some("v1"), Some(greeting)),
+        (Some("v1"), None),
+        (None, Some(greeting)),
+        (None, None),
+    ] {
+        let update = AgentUpdate {
+            voice_id: voice_id.map(voice),
+            first_message: first_message.map(str::to_owned),
+        };
+        let mut config = serde_json::Map::new();
+        if let Some(voice_id) = voice_id {
+            config.insert("tts".into(), json!({ "voice_id": voice_id }));
+        }
+        if let Some(first_message) = first_message {
+            config.insert("agent".into(), json!({ "first_message": first_message }));
+        }
+        let expected = json!({ "conversation_config": config }).to_string();
+        assert_eq!(
+            String::from_utf8(patch_body(&update).to_vec()).as_deref(),
+            Ok(expected.as_str())
+        );
+    }
 }
 
 #[test]
@@ -80,7 +113,7 @@ fn the_agent_patch_body_fits_the_published_update_agent_schema() {
         "Body_Patches_an_Agent_settings_v1_convai_agents__agent_id__patch"
     );
 
-    let body = patch_body(&voice_and_greeting());
+    let body = patch_json(&voice_and_greeting());
 
     // Walks conversation_config → ConversationalConfigAPIModel-Input → tts →
     // TTSConversationalConfig-Input.voice_id and agent → AgentConfigAPIModel-Input.first_message.
