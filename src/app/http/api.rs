@@ -18,13 +18,13 @@ use super::metrics_response::MetricsResponse;
 use super::post_call_response::PostCallResponse;
 use super::ready::ReadyResponse;
 use super::refusal_log::REFUSALS;
-use super::schema::{CallerInfoPayload, Health, PostCallAction, PostCallAnswer, WebhookSuccess};
+use super::schema::{Health, PostCallAction, PostCallAnswer};
+use super::success_json::SuccessJson;
 use crate::app::service::{
     Handled, InitiationService, MetricsService, PostCallOutcome, PostCallService, PreCallService,
     SignedBody,
 };
 use crate::app::stores::Stores;
-use crate::domain::CallOutcome;
 
 /// The service name reported by `/health`.
 pub const SERVICE_NAME: &str = "elevenlabs-precall-webhook";
@@ -286,7 +286,7 @@ impl WebhookApi {
                     "webhook handled"
                 );
                 WebhookResponse::Ok(
-                    Json(success(outcome, elapsed_ms)),
+                    SuccessJson::new(outcome, elapsed_ms),
                     replayed.then(|| "true".to_owned()),
                 )
             }
@@ -312,24 +312,4 @@ fn webhook_span() -> tracing::Span {
 
 fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
-
-fn success(outcome: CallOutcome, processing_time_ms: u64) -> WebhookSuccess {
-    let (voice_id, voice_name) = match outcome.voice {
-        Some(v) => (Some(v.voice_id.to_string()), Some(v.voice_name.to_string())),
-        None => (None, None),
-    };
-    WebhookSuccess {
-        status: "success".into(),
-        conversation_id: outcome.conversation_id.to_string(),
-        voice_id,
-        voice_name,
-        voice_reused: outcome.voice_reused,
-        agent_updated: outcome.agent_updated,
-        caller_info: CallerInfoPayload {
-            name: outcome.caller_info.name,
-            date_of_birth: outcome.caller_info.date_of_birth,
-        },
-        processing_time_ms,
-    }
 }

@@ -1,12 +1,13 @@
 //! The one place where failures of every layer become the SPEC's error table.
 
-use poem_openapi::{ApiResponse, payload::Json};
+use poem_openapi::ApiResponse;
 
 use super::body::BodyError;
 use super::error_examples::ErrorsOf;
 use super::error_json::ErrorJson;
 use super::payload::PayloadRejection;
-use super::schema::{ErrorCode, WebhookSuccess};
+use super::schema::ErrorCode;
+use super::success_json::SuccessJson;
 use std::time::Duration;
 
 use crate::app::service::{PostCallError, PreCallError, PreCallFailure};
@@ -24,7 +25,7 @@ pub enum WebhookResponse {
     /// and no call to ElevenLabs.
     #[oai(status = 200)]
     Ok(
-        Json<WebhookSuccess>,
+        SuccessJson,
         /// `true` when this answer is the stored outcome of an earlier identical delivery.
         #[oai(header = "Idempotent-Replayed")]
         Option<String>,

@@ -23,6 +23,7 @@ mod request_metrics;
 mod sample_base64;
 mod schema;
 mod server;
+mod success_json;
 
 use poem::error::{MethodNotAllowedError, NotFoundError};
 use poem::middleware::CatchPanic;
