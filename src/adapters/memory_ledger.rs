@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use foldhash::fast::RandomState;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -46,7 +47,10 @@ struct Entry {
 
 #[derive(Default)]
 struct Book {
-    entries: HashMap<ConversationId, Entry>,
+    /// foldhash rather than SipHash: every webhook looks its conversation up here two or three
+    /// times. Its keys come from signed requests only, and the per-process random seed keeps
+    /// their hashes unpredictable.
+    entries: HashMap<ConversationId, Entry, RandomState>,
     /// Settled conversations (completed, or released uncertain), oldest first, for expiry and
     /// eviction.
     settled: VecDeque<(ConversationId, Instant)>,

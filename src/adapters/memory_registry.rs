@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
+use foldhash::fast::RandomState;
 
 use crate::domain::{AgentId, CallId, CallerKey, ConversationId, VoiceId};
 use crate::ports::{
@@ -15,12 +16,15 @@ use crate::ports::{
 /// The entries and their indexes. A repeat caller's entry accumulates every conversation and
 /// call it served, so lookups by conversation or call go through an index instead of scanning
 /// those histories (which the conversation-initiation webhook would otherwise do per ring).
+/// The maps hash with foldhash rather than SipHash: a webhook makes several lookups here, its
+/// keys come from signed requests only, and the per-process random seed keeps their hashes
+/// unpredictable.
 #[derive(Default)]
 struct Book {
-    entries: HashMap<VoiceId, VoiceEntry>,
-    by_conversation: HashMap<ConversationId, VoiceId>,
-    by_call: HashMap<CallId, VoiceId>,
-    originals: HashMap<AgentId, AgentSettings>,
+    entries: HashMap<VoiceId, VoiceEntry, RandomState>,
+    by_conversation: HashMap<ConversationId, VoiceId, RandomState>,
+    by_call: HashMap<CallId, VoiceId, RandomState>,
+    originals: HashMap<AgentId, AgentSettings, RandomState>,
 }
 
 impl Book {
