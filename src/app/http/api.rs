@@ -257,15 +257,22 @@ impl WebhookApi {
             };
             self.pre_call.verify(request).map_err(ApiError::from)
         });
-        // The request's span starts once the request is known to be signed: a forged-request
-        // flood must not pay for one per request. A refusal before that gets its span only
-        // when its line is written, so every line has the same shape.
-        let (span, result) = match verified {
-            Ok(request) => {
-                let span = webhook_span();
+        // The request's span starts once the request is known to be signed and its
+        // conversation is known: a forged-request flood must not pay for one per request, and
+        // a span made with its field costs less than one recorded into afterwards. A refusal
+        // before that gets its span only when its line is written, so every line has the same
+        // shape.
+        let event =
+            verified.and_then(|request| self.pre_call.parse(request).map_err(ApiError::from));
+        let (span, result) = match event {
+            Ok(event) => {
+                let span = tracing::info_span!(
+                    "webhook",
+                    conversation_id = event.conversation_id.as_str()
+                );
                 let result = self
                     .pre_call
-                    .handle(request, &span)
+                    .handle(event)
                     .instrument(span.clone())
                     .await
                     .map_err(ApiError::from);
@@ -305,7 +312,7 @@ impl WebhookApi {
     }
 }
 
-/// The span of a pre-call webhook; the conversation id is recorded on it once known.
+/// The span of a pre-call webhook refused before its conversation was known.
 fn webhook_span() -> tracing::Span {
     tracing::info_span!("webhook", conversation_id = tracing::field::Empty)
 }

@@ -118,28 +118,26 @@ impl PreCallService {
         })
     }
 
-    /// Handles one signed webhook. `span` is the request's span; the conversation id is
-    /// recorded on it once known.
+    /// Reads the pre-call event out of a signed body.
+    ///
+    /// # Errors
+    /// A [`PreCallFailure`] with [`PreCallError::Payload`], and the conversation when the body
+    /// got that far.
+    pub fn parse(&self, request: VerifiedBody) -> Result<PreCallEvent, PreCallFailure> {
+        payload::parse(request.content_type.as_deref(), request.body).map_err(|rejection| {
+            PreCallFailure {
+                conversation_id: rejection.conversation_id.clone(),
+                error: PreCallError::Payload(rejection),
+            }
+        })
+    }
+
+    /// Handles one signed, parsed webhook, in the request's span (the current one).
     ///
     /// # Errors
     /// A [`PreCallFailure`] for every refusal and failure, mapped to the error table at the edge.
-    pub async fn handle(
-        self: &Arc<Self>,
-        request: VerifiedBody,
-        span: &tracing::Span,
-    ) -> Result<Handled, PreCallFailure> {
-        let failure =
-            |error: PreCallError, conversation_id: Option<ConversationId>| PreCallFailure {
-                error,
-                conversation_id,
-            };
-        let event =
-            payload::parse(request.content_type.as_deref(), request.body).map_err(|rejection| {
-                let id = rejection.conversation_id.clone();
-                failure(PreCallError::Payload(rejection), id)
-            })?;
+    pub async fn handle(self: &Arc<Self>, event: PreCallEvent) -> Result<Handled, PreCallFailure> {
         let conversation_id = event.conversation_id.clone();
-        span.record("conversation_id", conversation_id.as_str());
         tracing::debug!(
             agent_id = %event.agent_id,
             has_sample = event.sample.is_some(),
@@ -150,14 +148,17 @@ impl PreCallService {
         // clone half-way (that is how orphan voices are made), a panic stays inside that task,
         // and a shutdown waits for it.
         let service = Arc::clone(self);
-        let task = self
-            .background
-            .spawn(async move { service.deliver(event).await }.instrument(span.clone()));
+        let task = self.background.spawn(
+            async move { service.deliver(event).await }.instrument(tracing::Span::current()),
+        );
         let result = task.await.unwrap_or_else(|join_error| {
             tracing::error!(error = %join_error, "webhook task failed");
             Err(PreCallError::Internal)
         });
-        result.map_err(|error| failure(error, Some(conversation_id)))
+        result.map_err(|error| PreCallFailure {
+            error,
+            conversation_id: Some(conversation_id),
+        })
     }
 
     /// Deliver once: replay a handled conversation, otherwise personalise and settle.
