@@ -9,12 +9,15 @@ use std::io::{self, IsTerminal};
 
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::format::FmtSpan;
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Layered, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
 
 use super::config::{LogConfig, LogFormat, LogLevel};
 use super::log_writer::{BatchedWriter, BatchedWriterGuard};
+
+/// The registry under the level filter: what the output layers sit on.
+type Filtered = Layered<Targets, Registry>;
 
 /// The log file's name inside `LOG_DIR`.
 pub const LOG_FILE_NAME: &str = "precall-webhook.log";
@@ -45,7 +48,7 @@ fn filter(level: LogLevel) -> Targets {
         )
 }
 
-fn layer<W>(format: LogFormat, writer: W, ansi: bool) -> Box<dyn Layer<Registry> + Send + Sync>
+fn layer<W>(format: LogFormat, writer: W, ansi: bool) -> Box<dyn Layer<Filtered> + Send + Sync>
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
@@ -87,12 +90,11 @@ pub fn init(config: &LogConfig) -> io::Result<TelemetryGuard> {
         }
         None => (None, None),
     };
+    // One global filter for both outputs rather than a per-layer one: per-layer filtering
+    // keeps per-span and per-event bookkeeping on every line and span of a request.
     tracing_subscriber::registry()
-        .with(
-            stdout
-                .and_then(file_layer)
-                .with_filter(filter(config.level)),
-        )
+        .with(filter(config.level))
+        .with(stdout.and_then(file_layer))
         .try_init()
         .map_err(io::Error::other)?;
     // Panics are caught (per request, and inside the audio probe, where hostile files can make
