@@ -19,6 +19,7 @@ use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::default::formats::{FlacReader, MpaReader, OggReader, WavReader};
 
 use super::lengths::wav_header_len;
+use super::plain_wav;
 use super::sniff::Sniffed;
 use crate::domain::{AudioFormat, Measurement};
 
@@ -51,17 +52,32 @@ const MAX_DECODE_PACKETS: usize = 32;
 /// Most decode errors tolerated before the first good packet.
 const MAX_DECODE_ERRORS: usize = 4;
 /// Sample rates we believe.
-const SAMPLE_RATES: RangeInclusive<u32> = 1_000..=768_000;
+pub(super) const SAMPLE_RATES: RangeInclusive<u32> = 1_000..=768_000;
 /// Channel counts we believe.
 const CHANNELS: RangeInclusive<usize> = 1..=32;
 /// Longest duration we believe (a day).
-const MAX_DURATION_SECONDS: f64 = 86_400.0;
+pub(super) const MAX_DURATION_SECONDS: f64 = 86_400.0;
 /// Longest `Undecodable` reason kept.
 pub(super) const MAX_REASON_CHARS: usize = 120;
 
-/// Measures `audio` (the stream after any ID3v2 tags) as `sniffed` says it is. Errors are short,
-/// byte-free reasons; a panic inside symphonia becomes "malformed data (the decoder crashed)".
+/// Measures `audio` (the stream after any ID3v2 tags) as `sniffed` says it is: a plain PCM
+/// WAV from its header (`plain_wav.rs`, the same answer), everything else with symphonia.
+/// Errors are short, byte-free reasons; a panic inside symphonia becomes "malformed data (the
+/// decoder crashed)".
 pub(super) fn measure(audio: &Bytes, sniffed: &Sniffed) -> Result<Measurement, String> {
+    if sniffed.format == AudioFormat::Wav
+        && let Some(measured) = plain_wav::measure(audio)
+    {
+        return Ok(measured);
+    }
+    measure_with_symphonia(audio, sniffed)
+}
+
+/// [`measure`] with symphonia whatever the layout.
+pub(super) fn measure_with_symphonia(
+    audio: &Bytes,
+    sniffed: &Sniffed,
+) -> Result<Measurement, String> {
     catch_unwind(AssertUnwindSafe(|| read_and_measure(audio, sniffed)))
         .unwrap_or_else(|_| Err("malformed data (the decoder crashed)".to_owned()))
 }

@@ -5,6 +5,7 @@
 mod hostile;
 mod limits;
 mod measure;
+mod plain_wav;
 mod quick;
 mod robustness;
 mod sniff;
