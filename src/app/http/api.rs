@@ -268,7 +268,7 @@ impl WebhookApi {
             Ok(event) => {
                 let span = tracing::info_span!(
                     "webhook",
-                    conversation_id = event.conversation_id.as_str()
+                    conversation_id = event.conversation_id().as_str()
                 );
                 let result = self
                     .pre_call

@@ -32,11 +32,22 @@ pub struct SignedBody {
 }
 
 /// A webhook whose signature holds; only [`PreCallService::verify`] makes one, so nothing
-/// unsigned reaches [`PreCallService::handle`].
+/// unsigned reaches [`PreCallService::parse`], nor [`PreCallService::handle`] after it.
 #[derive(Debug)]
 pub struct VerifiedBody {
     content_type: Option<String>,
     body: Bytes,
+}
+
+/// The pre-call event of a [`VerifiedBody`]; only [`PreCallService::parse`] makes one.
+#[derive(Debug)]
+pub struct VerifiedEvent(PreCallEvent);
+
+impl VerifiedEvent {
+    /// The conversation the event is about.
+    pub fn conversation_id(&self) -> &ConversationId {
+        &self.0.conversation_id
+    }
 }
 
 /// A handled webhook.
@@ -123,20 +134,23 @@ impl PreCallService {
     /// # Errors
     /// A [`PreCallFailure`] with [`PreCallError::Payload`], and the conversation when the body
     /// got that far.
-    pub fn parse(&self, request: VerifiedBody) -> Result<PreCallEvent, PreCallFailure> {
-        payload::parse(request.content_type.as_deref(), request.body).map_err(|rejection| {
-            PreCallFailure {
+    pub fn parse(&self, request: VerifiedBody) -> Result<VerifiedEvent, PreCallFailure> {
+        payload::parse(request.content_type.as_deref(), request.body)
+            .map(VerifiedEvent)
+            .map_err(|rejection| PreCallFailure {
                 conversation_id: rejection.conversation_id.clone(),
                 error: PreCallError::Payload(rejection),
-            }
-        })
+            })
     }
 
     /// Handles one signed, parsed webhook, in the request's span (the current one).
     ///
     /// # Errors
     /// A [`PreCallFailure`] for every refusal and failure, mapped to the error table at the edge.
-    pub async fn handle(self: &Arc<Self>, event: PreCallEvent) -> Result<Handled, PreCallFailure> {
+    pub async fn handle(
+        self: &Arc<Self>,
+        VerifiedEvent(event): VerifiedEvent,
+    ) -> Result<Handled, PreCallFailure> {
         let conversation_id = event.conversation_id.clone();
         tracing::debug!(
             agent_id = %event.agent_id,
