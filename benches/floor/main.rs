@@ -7,7 +7,10 @@
 //! `json`, `multipart`, `flood`, `initiation` (scenarios), `service`, `baseline` (servers),
 //! `rounds=N` (default 5), `scale=F` (requests per run × F, default 1), e.g.
 //! `cargo bench --bench floor -- json service rounds=1 scale=10` to profile the service
-//! (its pid is printed on stderr).
+//! (its pid is printed on stderr). `PRECALL_WEBHOOK_BEFORE_BIN=/path/to/older/precall-webhook`
+//! adds that build to every round (who goes first rotates) and a second table: both builds
+//! against the baseline and this one against the older, from the same rounds — the way to a
+//! before/after on a machine whose speed drifts within the hour.
 //!
 //! Scenarios, each at 64 connections (closed loop: a connection sends its next request when
 //! the last one is answered): a 5 s WAV (160 KB) as a multipart file part; the same WAV base64
@@ -47,7 +50,8 @@ use support::drive::{Measured, measure};
 use support::initiation::{self as initiation, Endpoint, SERVER_VARS};
 use support::webhook::{Encoding, five_second_wav, request_body};
 use support::{
-    free_port, median, mock_upstream, reset_upstream, sign, start_server_on, wait_until_up,
+    free_port, median, mock_upstream, reset_upstream, sign, start_binary_on, start_server_on,
+    wait_until_up,
 };
 
 const CONNECTIONS: usize = 64;
@@ -100,6 +104,8 @@ impl Scenario {
 enum Server {
     Service,
     Baseline,
+    /// The build named by `PRECALL_WEBHOOK_BEFORE_BIN`, for a before/after in one alternation.
+    Before,
 }
 
 impl Server {
@@ -107,8 +113,15 @@ impl Server {
         match self {
             Self::Service => "service",
             Self::Baseline => "baseline",
+            Self::Before => "before",
         }
     }
+}
+
+/// Another build of the service to run in every round next to the two, when named: runs an
+/// hour apart do not compare on a shared machine, runs in one alternation do.
+fn before_binary() -> Option<std::ffi::OsString> {
+    std::env::var_os("PRECALL_WEBHOOK_BEFORE_BIN")
 }
 
 /// One request, ready to send.
@@ -197,6 +210,9 @@ impl Options {
         if servers.is_empty() {
             servers = vec![Server::Service, Server::Baseline];
         }
+        if before_binary().is_some() {
+            servers.push(Server::Before);
+        }
         Self {
             scenarios,
             servers,
@@ -228,6 +244,10 @@ fn launch(
     let port = free_port();
     let child = match server {
         Server::Service => start_server_on(core, upstream, port, &[("LOG_LEVEL", "INFO")]),
+        Server::Before => match before_binary() {
+            Some(binary) => start_binary_on(core, binary, upstream, port, &[("LOG_LEVEL", "INFO")]),
+            None => panic!("no PRECALL_WEBHOOK_BEFORE_BIN"),
+        },
         Server::Baseline => {
             let exe = match std::env::current_exe() {
                 Ok(exe) => exe,
@@ -340,8 +360,8 @@ fn rps(m: &Measured) -> f64 {
 
 async fn compare(options: &Options, core: Option<usize>, upstream: &MockServer) {
     println!(
-        "\n{CONNECTIONS} connections; medians of {} rounds, service and baseline alternating; \
-         ratios: median of the per-round ratios (lowest–highest)",
+        "\n{CONNECTIONS} connections; medians of {} rounds, the servers alternating (who goes \
+         first rotates); ratios: median of the per-round ratios (lowest–highest)",
         options.rounds
     );
     // The cap binds against a mock that answers in a millisecond: say which one this run had.
@@ -355,6 +375,7 @@ async fn compare(options: &Options, core: Option<usize>, upstream: &MockServer) 
         "| scenario | service req/s | baseline req/s | req/s ratio | service CPU/req | baseline CPU/req | CPU/req ratio | server core busy (service / baseline) | errors (service / baseline) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
+    let mut before_after: BeforeAfter = Vec::new();
     for &scenario in &options.scenarios {
         let requests = Arc::new(prepare(
             scenario,
@@ -362,11 +383,10 @@ async fn compare(options: &Options, core: Option<usize>, upstream: &MockServer) 
         ));
         let mut runs: Vec<(Server, Measured)> = Vec::new();
         for round in 0..options.rounds {
-            // Alternate who goes first, so a drift of the machine favours neither.
+            // Rotate who goes first, so a drift of the machine favours none.
             let mut order = options.servers.clone();
-            if round % 2 == 1 {
-                order.reverse();
-            }
+            let first = round % order.len();
+            order.rotate_left(first);
             for server in order {
                 let measured = run(server, core, upstream, scenario, &requests).await;
                 eprintln!(
@@ -387,6 +407,7 @@ async fn compare(options: &Options, core: Option<usize>, upstream: &MockServer) 
                 .collect()
         };
         let (service, baseline) = (of(Server::Service), of(Server::Baseline));
+        let before = of(Server::Before);
         let pairs: Vec<(Measured, Measured)> = service
             .iter()
             .copied()
@@ -422,6 +443,45 @@ async fn compare(options: &Options, core: Option<usize>, upstream: &MockServer) 
             busy(&baseline),
             errors(&service),
             errors(&baseline),
+        );
+        if !before.is_empty() && !service.is_empty() && !baseline.is_empty() {
+            before_after.push((scenario, before, service, baseline));
+        }
+    }
+    print_before_after(&before_after);
+}
+
+/// The runs of the before build, this build and the baseline, per scenario.
+type BeforeAfter = Vec<(Scenario, Vec<Measured>, Vec<Measured>, Vec<Measured>)>;
+
+/// With `PRECALL_WEBHOOK_BEFORE_BIN`: both builds against the baseline, and this build against
+/// the before build, from the same rounds.
+fn print_before_after(rows: &BeforeAfter) {
+    if rows.is_empty() {
+        return;
+    }
+    println!(
+        "\nbefore: {} (the same rounds)",
+        before_binary().map_or_else(String::new, |b| b.to_string_lossy().into_owned())
+    );
+    println!(
+        "| scenario | req/s ratio, before / baseline | req/s ratio, service / baseline | CPU/req ratio, before / baseline | CPU/req ratio, service / baseline | CPU/req ratio, service / before |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let ratio = |a: &[Measured], b: &[Measured], f: fn(&Measured) -> f64| {
+        let pairs: Vec<(Measured, Measured)> = a.iter().copied().zip(b.iter().copied()).collect();
+        let (median, lowest, highest) = ratio_of_medians(&pairs, f);
+        format!("**{median:.2}×** ({lowest:.2}–{highest:.2})")
+    };
+    for (scenario, before, service, baseline) in rows {
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            scenario.name(),
+            ratio(before, baseline, rps),
+            ratio(service, baseline, rps),
+            ratio(before, baseline, cpu_us),
+            ratio(service, baseline, cpu_us),
+            ratio(service, before, cpu_us),
         );
     }
 }

@@ -99,6 +99,20 @@ pub fn start_server_on(
     port: u16,
     extra: &[(&str, &str)],
 ) -> Child {
+    // Another build of the service (an older commit, for a before/after) when named.
+    let binary = std::env::var_os("PRECALL_WEBHOOK_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_precall-webhook").into());
+    start_binary_on(core, binary, upstream, port, extra)
+}
+
+/// [`start_server_on`] with the server's executable given.
+pub fn start_binary_on(
+    core: Option<usize>,
+    binary: std::ffi::OsString,
+    upstream: &MockServer,
+    port: u16,
+    extra: &[(&str, &str)],
+) -> Child {
     let mut vars: HashMap<&str, String> = HashMap::from([
         ("ELEVENLABS_API_KEY", "sk_bench".to_owned()),
         ("ELEVENLABS_WEBHOOK_SECRET", SECRET.to_owned()),
@@ -116,9 +130,6 @@ pub fn start_server_on(
             || k == "LOG_LEVEL"
             || k == "REDIS_URL"
     });
-    // Another build of the service (an older commit, for a before/after) when named.
-    let binary = std::env::var_os("PRECALL_WEBHOOK_BIN")
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_precall-webhook").into());
     match cores::command_on(core, binary)
         .arg("serve")
         .env_clear()
