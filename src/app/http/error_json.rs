@@ -5,13 +5,11 @@
 //! (README, "At the floor"). It also leaves the error's code on the response for the request
 //! metrics, which no longer read it back from the body.
 
-use poem::http::HeaderValue;
-use poem::http::header::CONTENT_TYPE;
 use poem::{IntoResponse, Response};
-use poem_openapi::payload::{Json, Payload};
-use poem_openapi::registry::{MetaSchemaRef, Registry};
-use poem_openapi::types::Type;
+use poem_openapi::payload::Payload;
 use serde::Serialize;
+
+use super::json_answer::{documented_as, json_answer};
 
 use super::errors::ApiError;
 use super::schema::{ErrorBody, ErrorCode};
@@ -39,17 +37,7 @@ struct WireBody<'a> {
     status: &'static str,
 }
 
-impl Payload for ErrorJson {
-    const CONTENT_TYPE: &'static str = <Json<ErrorBody> as Payload>::CONTENT_TYPE;
-
-    fn schema_ref() -> MetaSchemaRef {
-        ErrorBody::schema_ref()
-    }
-
-    fn register(registry: &mut Registry) {
-        ErrorBody::register(registry);
-    }
-}
+documented_as!(ErrorJson, ErrorBody);
 
 impl IntoResponse for ErrorJson {
     fn into_response(self) -> Response {
@@ -65,12 +53,7 @@ impl IntoResponse for ErrorJson {
             error_message: &message,
             status: "error",
         };
-        // Serializing borrowed strings into a Vec cannot fail; were it to, the answer would
-        // still be this error's, with an empty body, rather than a panic.
-        let bytes = serde_json::to_vec(&wire).unwrap_or_default();
-        let mut response = Response::builder()
-            .header(CONTENT_TYPE, HeaderValue::from_static(Self::CONTENT_TYPE))
-            .body(bytes);
+        let mut response = json_answer(Self::CONTENT_TYPE, &wire);
         response.extensions_mut().insert(AnsweredCode(code));
         response
     }
@@ -78,6 +61,8 @@ impl IntoResponse for ErrorJson {
 
 #[cfg(test)]
 mod tests {
+    use poem_openapi::payload::Json;
+
     use super::*;
 
     async fn bytes_of(response: Response) -> Vec<u8> {

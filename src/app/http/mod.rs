@@ -12,6 +12,7 @@ mod initiation_payload;
 mod initiation_request;
 mod initiation_response;
 mod initiation_schema;
+mod json_answer;
 mod metrics_response;
 pub mod multipart;
 pub mod payload;

@@ -5,13 +5,11 @@
 //! writes that (README, "At the floor"). [`ErrorJson`](super::error_json::ErrorJson) does the
 //! same for the error answers.
 
-use poem::http::HeaderValue;
-use poem::http::header::CONTENT_TYPE;
 use poem::{IntoResponse, Response};
-use poem_openapi::payload::{Json, Payload};
-use poem_openapi::registry::{MetaSchemaRef, Registry};
-use poem_openapi::types::Type;
+use poem_openapi::payload::Payload;
 use serde::Serialize;
+
+use super::json_answer::{documented_as, json_answer};
 
 use super::schema::WebhookSuccess;
 use crate::domain::CallOutcome;
@@ -56,17 +54,7 @@ struct WireCallerInfo<'a> {
     name: Option<&'a str>,
 }
 
-impl Payload for SuccessJson {
-    const CONTENT_TYPE: &'static str = <Json<WebhookSuccess> as Payload>::CONTENT_TYPE;
-
-    fn schema_ref() -> MetaSchemaRef {
-        WebhookSuccess::schema_ref()
-    }
-
-    fn register(registry: &mut Registry) {
-        WebhookSuccess::register(registry);
-    }
-}
+documented_as!(SuccessJson, WebhookSuccess);
 
 impl IntoResponse for SuccessJson {
     fn into_response(self) -> Response {
@@ -85,17 +73,14 @@ impl IntoResponse for SuccessJson {
             voice_name: voice.map(|v| v.voice_name.as_str()),
             voice_reused: outcome.voice_reused,
         };
-        // Serializing borrowed strings into a Vec cannot fail; were it to, the answer would
-        // still be a 200 with an empty body, rather than a panic.
-        let bytes = serde_json::to_vec(&wire).unwrap_or_default();
-        Response::builder()
-            .header(CONTENT_TYPE, HeaderValue::from_static(Self::CONTENT_TYPE))
-            .body(bytes)
+        json_answer(Self::CONTENT_TYPE, &wire)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use poem_openapi::payload::Json;
+
     use super::*;
     use crate::app::http::schema::CallerInfoPayload;
     use crate::domain::{CallerInfo, ConversationId, NewVoice, VoiceId, VoiceName};
