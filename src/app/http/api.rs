@@ -249,21 +249,19 @@ impl WebhookApi {
         body: WebhookBody,
     ) -> WebhookResponse {
         let started = Instant::now();
-        let verified = body.bytes.map_err(ApiError::from).and_then(|bytes| {
+        let event = body.bytes.map_err(ApiError::from).and_then(|bytes| {
             let request = SignedBody {
                 signature,
                 content_type: body.content_type,
                 body: bytes,
             };
-            self.pre_call.verify(request).map_err(ApiError::from)
+            self.pre_call.accept(request).map_err(ApiError::from)
         });
         // The request's span starts once the request is known to be signed and its
         // conversation is known: a forged-request flood must not pay for one per request, and
         // a span made with its field costs less than one recorded into afterwards. A refusal
         // before that gets its span only when its line is written, so every line has the same
         // shape.
-        let event =
-            verified.and_then(|request| self.pre_call.parse(request).map_err(ApiError::from));
         let (span, result) = match event {
             Ok(event) => {
                 let span = tracing::info_span!(

@@ -14,6 +14,6 @@ pub use initiation::{InitiationRefusal, InitiationService};
 pub use metrics::{LIVE_CLONES_TIMEOUT, MetricsService, ScrapeError};
 pub use post_call::{PostCallError, PostCallOutcome, PostCallService};
 pub use pre_call::{
-    Handled, PreCallError, PreCallFailure, PreCallService, SignedBody, VerifiedBody, VerifiedEvent,
+    Handled, PreCallError, PreCallFailure, PreCallService, SignedBody, VerifiedEvent,
 };
 pub use sweep::{FIRST_SWEEP_AFTER, SweepSchedule, sweep_periodically};

@@ -31,15 +31,8 @@ pub struct SignedBody {
     pub body: Bytes,
 }
 
-/// A webhook whose signature holds; only [`PreCallService::verify`] makes one, so nothing
-/// unsigned reaches [`PreCallService::parse`], nor [`PreCallService::handle`] after it.
-#[derive(Debug)]
-pub struct VerifiedBody {
-    content_type: Option<String>,
-    body: Bytes,
-}
-
-/// The pre-call event of a [`VerifiedBody`]; only [`PreCallService::parse`] makes one.
+/// The pre-call event of a webhook whose signature holds; only [`PreCallService::accept`]
+/// makes one, so nothing unsigned reaches [`PreCallService::handle`].
 #[derive(Debug)]
 pub struct VerifiedEvent(PreCallEvent);
 
@@ -108,11 +101,12 @@ pub struct PreCallService {
 
 impl PreCallService {
     /// Checks the signature of `request` over its exact bytes, before anything else looks at
-    /// them.
+    /// them, then reads the pre-call event out of it.
     ///
     /// # Errors
-    /// A [`PreCallFailure`] with [`PreCallError::Signature`].
-    pub fn verify(&self, request: SignedBody) -> Result<VerifiedBody, PreCallFailure> {
+    /// A [`PreCallFailure`] with [`PreCallError::Signature`], or with [`PreCallError::Payload`]
+    /// and the conversation when the body got that far.
+    pub fn accept(&self, request: SignedBody) -> Result<VerifiedEvent, PreCallFailure> {
         self.secret
             .verify(
                 request.signature.as_deref(),
@@ -123,18 +117,6 @@ impl PreCallService {
                 error: e.into(),
                 conversation_id: None,
             })?;
-        Ok(VerifiedBody {
-            content_type: request.content_type,
-            body: request.body,
-        })
-    }
-
-    /// Reads the pre-call event out of a signed body.
-    ///
-    /// # Errors
-    /// A [`PreCallFailure`] with [`PreCallError::Payload`], and the conversation when the body
-    /// got that far.
-    pub fn parse(&self, request: VerifiedBody) -> Result<VerifiedEvent, PreCallFailure> {
         payload::parse(request.content_type.as_deref(), request.body)
             .map(VerifiedEvent)
             .map_err(|rejection| PreCallFailure {
