@@ -64,14 +64,7 @@ mod tests {
     use poem_openapi::payload::Json;
 
     use super::*;
-
-    async fn bytes_of(response: Response) -> Vec<u8> {
-        response
-            .into_body()
-            .into_vec()
-            .await
-            .expect("an in-memory body")
-    }
+    use crate::app::http::json_answer::assert_same_answer;
 
     /// poem-openapi's answer for the same error: what the spec's `ErrorBody` promises.
     fn poem_openapi_answer(error: &ApiError) -> Response {
@@ -99,13 +92,7 @@ mod tests {
         for error in errors {
             let expected = poem_openapi_answer(&error);
             let answer = ErrorJson::from(error.clone()).into_response();
-            assert_eq!(answer.status(), expected.status());
-            assert_eq!(answer.headers(), expected.headers());
-            assert_eq!(
-                String::from_utf8(bytes_of(answer).await),
-                String::from_utf8(bytes_of(expected).await),
-                "{error:?}"
-            );
+            assert_same_answer(answer, expected, &format!("{error:?}")).await;
         }
     }
 

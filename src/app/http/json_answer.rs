@@ -35,3 +35,15 @@ pub(super) fn json_answer(content_type: &'static str, wire: &impl Serialize) -> 
         .header(CONTENT_TYPE, HeaderValue::from_static(content_type))
         .body(bytes)
 }
+
+/// Asserts that `answer` is `expected` to the byte: status, headers and body. `case` names it.
+#[cfg(test)]
+pub(super) async fn assert_same_answer(answer: Response, expected: Response, case: &str) {
+    async fn text_of(response: Response) -> String {
+        let bytes = response.into_body().into_vec().await;
+        String::from_utf8(bytes.expect("an in-memory body")).expect("UTF-8 JSON")
+    }
+    assert_eq!(answer.status(), expected.status(), "{case}");
+    assert_eq!(answer.headers(), expected.headers(), "{case}");
+    assert_eq!(text_of(answer).await, text_of(expected).await, "{case}");
+}

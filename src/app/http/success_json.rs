@@ -82,16 +82,9 @@ mod tests {
     use poem_openapi::payload::Json;
 
     use super::*;
+    use crate::app::http::json_answer::assert_same_answer;
     use crate::app::http::schema::CallerInfoPayload;
     use crate::domain::{CallerInfo, ConversationId, NewVoice, VoiceId, VoiceName};
-
-    async fn bytes_of(response: Response) -> Vec<u8> {
-        response
-            .into_body()
-            .into_vec()
-            .await
-            .expect("an in-memory body")
-    }
 
     /// poem-openapi's answer for the same outcome: what the spec's `WebhookSuccess` promises.
     fn poem_openapi_answer(outcome: &CallOutcome, processing_time_ms: u64) -> Response {
@@ -141,13 +134,7 @@ mod tests {
         for (outcome, ms) in outcomes.into_iter().zip([0, 7, 1234, u64::MAX]) {
             let expected = poem_openapi_answer(&outcome, ms);
             let answer = SuccessJson::new(outcome.clone(), ms).into_response();
-            assert_eq!(answer.status(), expected.status());
-            assert_eq!(answer.headers(), expected.headers());
-            assert_eq!(
-                String::from_utf8(bytes_of(answer).await),
-                String::from_utf8(bytes_of(expected).await),
-                "{outcome:?}"
-            );
+            assert_same_answer(answer, expected, &format!("{outcome:?}")).await;
         }
     }
 }
