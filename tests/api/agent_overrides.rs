@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::cli::{run, stderr, stdout};
 use crate::fake_elevenlabs::{Answer, FakeElevenLabs, Fault, Route};
-use crate::helpers::ELEVENLABS_API_KEY;
+use crate::helpers::{ELEVENLABS_API_KEY, NothingListens};
 
 const AGENT: &str = "agent_support";
 const WEBHOOK: &str = "enable_conversation_initiation_client_data_from_webhook";
@@ -211,19 +211,9 @@ async fn a_wrong_api_key_is_one_line_that_names_the_variable_not_the_key() {
 
 #[tokio::test]
 async fn an_unreachable_elevenlabs_is_one_clear_line_and_a_failure() {
-    // Bind a port, then free it: nothing listens there any more.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let nothing = NothingListens::new();
 
-    let output = enable_at(
-        format!("http://127.0.0.1:{port}"),
-        ELEVENLABS_API_KEY,
-        AGENT,
-    )
-    .await;
+    let output = enable_at(nothing.url(), ELEVENLABS_API_KEY, AGENT).await;
 
     assert!(!output.status.success());
     let err = stderr(&output);

@@ -243,9 +243,8 @@ fn each_replica_is_ready_checked_on_ready_by_the_binary_itself() {
 
     // The same arguments, against an address where nothing listens: the binary must take them
     // (a usage error exits 2) and fail only because nothing answered.
-    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = format!("127.0.0.1:{}", free.local_addr().unwrap().port());
-    drop(free);
+    let nothing = crate::helpers::NothingListens::new();
+    let dead = nothing.address.to_string();
     let args: Vec<String> = replicas[0].healthcheck()[2..]
         .iter()
         .map(|a| a.replace("127.0.0.1:3005", &dead))

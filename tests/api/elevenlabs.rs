@@ -12,8 +12,8 @@ use wiremock::matchers::{any, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::helpers::{
-    ELEVENLABS_API_KEY, FIXED_NOW, TestApp, assert_error, body_of, fixture, json_payload, metadata,
-    status_and_json,
+    ELEVENLABS_API_KEY, FIXED_NOW, NothingListens, TestApp, assert_error, body_of, fixture,
+    json_payload, metadata, status_and_json,
 };
 
 /// The agent every webhook here is for.
@@ -237,14 +237,6 @@ async fn assert_nothing_reached(mock: &MockServer) {
         received.is_empty(),
         "nothing may reach ElevenLabs, but it received {received:?}"
     );
-}
-
-/// A local address where nothing listens: bound, then released.
-fn address_where_nothing_listens() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    let address = listener.local_addr().expect("a local address");
-    drop(listener);
-    format!("http://{address}")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -753,9 +745,10 @@ async fn an_elevenlabs_slower_than_the_deadline_is_502_upstream_unavailable() {
 
 #[tokio::test]
 async fn an_unreachable_elevenlabs_is_502_upstream_unavailable() {
+    let nothing = NothingListens::new();
     let app = TestApp::builder()
         .clock_at(FIXED_NOW)
-        .elevenlabs_at(&address_where_nothing_listens())
+        .elevenlabs_at(&nothing.url())
         .var("ELEVENLABS_MAX_RETRIES", "1")
         .spawn()
         .await;

@@ -687,3 +687,32 @@ pub async fn assert_ivan_personalised(
     assert_eq!(app.cloner.deleted(), vec![], "nothing is rolled back");
     body
 }
+
+/// A local port where nothing listens, held for as long as this value lives: the socket is bound
+/// but never listens, so a connection is refused, and no other test's server (binding port 0
+/// in parallel) can take the port meanwhile — as it could a port bound and then released.
+pub struct NothingListens {
+    _socket: tokio::net::TcpSocket,
+    /// `127.0.0.1:PORT`.
+    pub address: SocketAddr,
+}
+
+impl NothingListens {
+    /// Binds the port and keeps it.
+    pub fn new() -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .expect("a free port");
+        let address = socket.local_addr().expect("a local address");
+        Self {
+            _socket: socket,
+            address,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+}
