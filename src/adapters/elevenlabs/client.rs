@@ -75,6 +75,8 @@ pub struct ElevenLabsClient {
 struct Inner {
     http: reqwest::Client,
     base: Url,
+    /// `{base}/v1/voices/add`, built once: every webhook with a sample posts to it.
+    add_voice_url: Url,
     request_timeout: Duration,
     retry: RetryPolicy,
     /// Kept to scrub it from any upstream text we repeat (belt and braces).
@@ -175,6 +177,7 @@ impl ElevenLabsClient {
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
+                add_voice_url: with_segments(&base, &["v1", "voices", "add"]),
                 base,
                 request_timeout: config.request_timeout,
                 retry: config.retry,
@@ -186,11 +189,12 @@ impl ElevenLabsClient {
 
     /// `{base}/{segments…}`, each segment percent-encoded.
     pub(super) fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.inner.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        url
+        with_segments(&self.inner.base, segments)
+    }
+
+    /// `{base}/v1/voices/add`.
+    pub(super) fn add_voice_url(&self) -> &Url {
+        &self.inner.add_voice_url
     }
 
     pub(super) fn http(&self) -> &reqwest::Client {
@@ -316,6 +320,15 @@ impl ElevenLabsClient {
             text.replace(key, "[REDACTED]")
         }
     }
+}
+
+/// `base` with `segments` appended, each percent-encoded.
+fn with_segments(base: &Url, segments: &[&str]) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(segments);
+    }
+    url
 }
 
 /// Monotonic now on tokio's clock, so that paused test time drives the deadlines.

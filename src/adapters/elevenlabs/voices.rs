@@ -1,6 +1,7 @@
 //! Instant Voice Cloning (`POST /v1/voices/add`), finding and listing our voices
 //! (`GET /v2/voices`, see `voice_list`) and voice deletion (`DELETE /v1/voices/{id}`).
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -70,21 +71,24 @@ fn form(request: &CloneRequest<'_>, labels: &str) -> Result<Form, reqwest::Error
 
 impl ElevenLabsClient {
     /// Sends the clone once; `Uncertain` when ElevenLabs may have created the voice anyway.
+    /// `first` is the first attempt's form; a retry (only after a 429 or no connection) builds
+    /// its own, since a sent body is consumed.
     async fn add_voice(
         &self,
         request: &CloneRequest<'_>,
         labels: &str,
+        first: Form,
     ) -> Result<ClonedVoice, CallError> {
-        let url = self.url(&["v1", "voices", "add"]);
+        let first = Cell::new(Some(first));
         let body = self
             .call(
                 "clone voice",
                 Replay::Once,
                 request.deadline,
                 request.min_attempt,
-                || {
-                    let builder = self.http().post(url.clone());
-                    match form(request, labels) {
+                move || {
+                    let builder = self.http().post(self.add_voice_url().clone());
+                    match first.take().map_or_else(|| form(request, labels), Ok) {
                         Ok(form) => builder.multipart(form),
                         Err(_) => builder,
                     }
@@ -115,9 +119,10 @@ impl VoiceCloner for ElevenLabsClient {
     async fn clone_voice(&self, request: CloneRequest<'_>) -> Result<ClonedVoice, UpstreamError> {
         let labels = labels(&request, self.owner());
         // The part's MIME types are constants, so building the form cannot fail in practice;
-        // check once up front rather than inside every attempt.
-        form(&request, &labels).map_err(|e| UpstreamError::InvalidRequest(e.to_string()))?;
-        self.add_voice(&request, &labels)
+        // it is built before anything is sent, and refused whole if it ever does.
+        let first =
+            form(&request, &labels).map_err(|e| UpstreamError::InvalidRequest(e.to_string()))?;
+        self.add_voice(&request, &labels, first)
             .await
             .map_err(CallError::into_upstream)
     }
