@@ -27,18 +27,14 @@ impl Drop for Service {
 }
 
 impl Service {
-    /// Starts `precall-webhook serve` on a free loopback port, against the ElevenLabs at
-    /// `base_url`, in `dir` (so no `.env` is picked up), with nothing inherited from the
-    /// environment but `vars`.
-    pub fn start(dir: &Path, base_url: &str, vars: &[(&str, &str)]) -> Self {
-        // A port that was free a moment ago: bound, read, released.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
+    /// Starts `precall-webhook serve` on a loopback port of its own choosing (port 0, read
+    /// back from its `listening` line), against the ElevenLabs at `base_url`, in `dir` (so no
+    /// `.env` is picked up), with nothing inherited from the environment but `vars`. A port
+    /// picked here and released for the child to bind could be taken in between by a parallel
+    /// test's server or client.
+    pub async fn start(dir: &Path, base_url: &str, vars: &[(&str, &str)]) -> Self {
         let log = dir.join("service.log");
         let output = std::fs::File::create(&log).expect("a log file");
-        let port_text = port.to_string();
         let child = Command::new(BIN)
             .arg("serve")
             .current_dir(dir)
@@ -48,7 +44,7 @@ impl Service {
                 ("ELEVENLABS_WEBHOOK_SECRET", SECRET),
                 ("ELEVENLABS_API_BASE_URL", base_url),
                 ("PRECALL_WEBHOOK_HOST", "127.0.0.1"),
-                ("PRECALL_WEBHOOK_PORT", port_text.as_str()),
+                ("PRECALL_WEBHOOK_PORT", "0"),
                 ("SHUTDOWN_GRACE_SECONDS", "20"),
             ])
             .envs(vars.iter().copied())
@@ -57,11 +53,36 @@ impl Service {
             .stderr(output)
             .spawn()
             .expect("the binary starts");
-        Self {
+        let mut service = Self {
             child,
-            address: SocketAddr::from(([127, 0, 0, 1], port)),
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
             log,
+        };
+        service.address = service.bound_address().await;
+        service
+    }
+
+    /// The address the service bound, from its `listening` line (text or JSON), once written.
+    async fn bound_address(&mut self) -> SocketAddr {
+        for _ in 0..1200 {
+            self.assert_running();
+            let log = self.log();
+            let port = log
+                .lines()
+                .find(|line| line.contains("listening: "))
+                .and_then(|line| line.split("127.0.0.1:").nth(1))
+                .map(|rest| {
+                    rest.chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect::<String>()
+                })
+                .and_then(|digits| digits.parse::<u16>().ok());
+            if let Some(port) = port {
+                return SocketAddr::from(([127, 0, 0, 1], port));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        panic!("the service never said where it listens:\n{}", self.log());
     }
 
     /// Polls `/health` until the freshly started process answers.

@@ -40,8 +40,8 @@ async fn start_two(fake: &FakeElevenLabs, redis: &RedisServer, vars: &[(&str, &s
     // Later values win: a test's own settings replace the defaults above.
     all.extend_from_slice(vars);
     let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
-    let mut one = Service::start(dirs[0].path(), &fake.uri(), &all);
-    let mut other = Service::start(dirs[1].path(), &fake.uri(), &all);
+    let mut one = Service::start(dirs[0].path(), &fake.uri(), &all).await;
+    let mut other = Service::start(dirs[1].path(), &fake.uri(), &all).await;
     for service in [&mut one, &mut other] {
         wait_until_ready(service).await;
     }

@@ -95,7 +95,7 @@ async fn on_sigterm_stops_accepting_finishes_the_clone_in_flight_and_exits_0_lea
     fake.on(Route::AddVoice)
         .next(Fault::act_then(Answer::Real).held(&gate));
     let dir = tempfile::tempdir().unwrap();
-    let mut service = Service::start(dir.path(), &fake.uri(), &[]);
+    let mut service = Service::start(dir.path(), &fake.uri(), &[]).await;
     let client = client();
     service.wait_until_healthy(&client).await;
 
@@ -142,7 +142,8 @@ async fn on_sigterm_right_after_an_uncertain_failure_the_service_waits_for_its_c
             ("ELEVENLABS_TIMEOUT_SECONDS", "1"),
             ("ELEVENLABS_MIN_CLONE_ATTEMPT_SECONDS", "0.8"),
         ],
-    );
+    )
+    .await;
     let client = client();
     service.wait_until_healthy(&client).await;
 

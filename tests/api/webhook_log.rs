@@ -26,7 +26,7 @@ async fn handled_and_refused_webhooks_each_write_one_line_in_the_webhook_span() 
     let fake = FakeElevenLabs::start().await;
     fake.add_agent("agent_def456uvw", "premade_voice", "Hello!");
     let dir = tempfile::tempdir().unwrap();
-    let mut service = Service::start(dir.path(), &fake.uri(), &[("LOG_FORMAT", "json")]);
+    let mut service = Service::start(dir.path(), &fake.uri(), &[("LOG_FORMAT", "json")]).await;
     let client = client();
     service.wait_until_healthy(&client).await;
     let url = format!("http://{}/webhook", service.address);
