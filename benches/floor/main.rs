@@ -8,9 +8,11 @@
 //! `rounds=N` (default 5), `scale=F` (requests per run × F, default 1), e.g.
 //! `cargo bench --bench floor -- json service rounds=1 scale=10` to profile the service
 //! (its pid is printed on stderr). `PRECALL_WEBHOOK_BEFORE_BIN=/path/to/older/precall-webhook`
-//! adds that build to every round (who goes first rotates) and a second table: both builds
-//! against the baseline and this one against the older, from the same rounds — the way to a
-//! before/after on a machine whose speed drifts within the hour.
+//! adds that build to every round (who goes first rotates) and more tables (`before_after.rs`):
+//! both builds against the baseline, and this one against the older as the geometric mean of the
+//! per-round ratios with its 95 % interval — the way to a before/after on a machine whose speed
+//! drifts within the hour. `service` alone (no `baseline`) with a before build gives paired runs
+//! of the two builds only, e.g. `multipart service rounds=20`.
 //!
 //! Scenarios, each at 64 connections (closed loop: a connection sends its next request when
 //! the last one is answered): a 5 s WAV (160 KB) as a multipart file part; the same WAV base64
@@ -38,6 +40,7 @@
 mod support;
 
 mod baseline;
+mod before_after;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -375,7 +378,7 @@ async fn compare(options: &Options, core: Option<usize>, upstream: &MockServer) 
         "| scenario | service req/s | baseline req/s | req/s ratio | service CPU/req | baseline CPU/req | CPU/req ratio | server core busy (service / baseline) | errors (service / baseline) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    let mut before_after: BeforeAfter = Vec::new();
+    let mut before_after: before_after::BeforeAfter = Vec::new();
     for &scenario in &options.scenarios {
         let requests = Arc::new(prepare(
             scenario,
@@ -444,46 +447,11 @@ async fn compare(options: &Options, core: Option<usize>, upstream: &MockServer) 
             errors(&service),
             errors(&baseline),
         );
-        if !before.is_empty() && !service.is_empty() && !baseline.is_empty() {
+        if !before.is_empty() && !service.is_empty() {
             before_after.push((scenario, before, service, baseline));
         }
     }
-    print_before_after(&before_after);
-}
-
-/// The runs of the before build, this build and the baseline, per scenario.
-type BeforeAfter = Vec<(Scenario, Vec<Measured>, Vec<Measured>, Vec<Measured>)>;
-
-/// With `PRECALL_WEBHOOK_BEFORE_BIN`: both builds against the baseline, and this build against
-/// the before build, from the same rounds.
-fn print_before_after(rows: &BeforeAfter) {
-    if rows.is_empty() {
-        return;
-    }
-    println!(
-        "\nbefore: {} (the same rounds)",
-        before_binary().map_or_else(String::new, |b| b.to_string_lossy().into_owned())
-    );
-    println!(
-        "| scenario | req/s ratio, before / baseline | req/s ratio, service / baseline | CPU/req ratio, before / baseline | CPU/req ratio, service / baseline | CPU/req ratio, service / before |"
-    );
-    println!("|---|---|---|---|---|---|");
-    let ratio = |a: &[Measured], b: &[Measured], f: fn(&Measured) -> f64| {
-        let pairs: Vec<(Measured, Measured)> = a.iter().copied().zip(b.iter().copied()).collect();
-        let (median, lowest, highest) = ratio_of_medians(&pairs, f);
-        format!("**{median:.2}×** ({lowest:.2}–{highest:.2})")
-    };
-    for (scenario, before, service, baseline) in rows {
-        println!(
-            "| {} | {} | {} | {} | {} | {} |",
-            scenario.name(),
-            ratio(before, baseline, rps),
-            ratio(service, baseline, rps),
-            ratio(before, baseline, cpu_us),
-            ratio(service, baseline, cpu_us),
-            ratio(service, before, cpu_us),
-        );
-    }
+    before_after::print(&before_after);
 }
 
 /// `/health` and the conversation-initiation webhook on one service, alternating.
