@@ -58,32 +58,49 @@ pub fn print(rows: &BeforeAfter) {
     println!("\nbefore: {before} (the same rounds)");
     let with_baseline: Vec<_> = rows.iter().filter(|row| !row.3.is_empty()).collect();
     if !with_baseline.is_empty() {
-        println!(
-            "| scenario | req/s ratio, before / baseline | req/s ratio, service / baseline | CPU/req ratio, before / baseline | CPU/req ratio, service / baseline |"
+        table(
+            &[
+                "scenario",
+                "req/s ratio, before / baseline",
+                "req/s ratio, service / baseline",
+                "CPU/req ratio, before / baseline",
+                "CPU/req ratio, service / baseline",
+            ],
+            with_baseline
+                .into_iter()
+                .map(|(scenario, before, service, baseline)| {
+                    vec![
+                        scenario.name().to_owned(),
+                        median_ratio(before, baseline, rps),
+                        median_ratio(service, baseline, rps),
+                        median_ratio(before, baseline, cpu_us),
+                        median_ratio(service, baseline, cpu_us),
+                    ]
+                }),
         );
-        println!("|---|---|---|---|---|");
-        for (scenario, before, service, baseline) in with_baseline {
-            println!(
-                "| {} | {} | {} | {} | {} |",
-                scenario.name(),
-                median_ratio(before, baseline, rps),
-                median_ratio(service, baseline, rps),
-                median_ratio(before, baseline, cpu_us),
-                median_ratio(service, baseline, cpu_us),
-            );
-        }
     }
-    println!(
-        "| scenario | CPU/req, service / before: geometric mean [95 %], pairs lower | req/s, service / before: geometric mean [95 %], pairs lower |"
+    table(
+        &[
+            "scenario",
+            "CPU/req, service / before: geometric mean [95 %], pairs lower",
+            "req/s, service / before: geometric mean [95 %], pairs lower",
+        ],
+        rows.iter().map(|(scenario, before, service, _)| {
+            vec![
+                scenario.name().to_owned(),
+                paired_cell(service, before, cpu_us),
+                paired_cell(service, before, rps),
+            ]
+        }),
     );
-    println!("|---|---|---|");
-    for (scenario, before, service, _) in rows {
-        println!(
-            "| {} | {} | {} |",
-            scenario.name(),
-            paired_cell(service, before, cpu_us),
-            paired_cell(service, before, rps),
-        );
+}
+
+/// A Markdown table, after an empty line (two tables in a row stay two).
+fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) {
+    println!("\n| {} |", header.join(" | "));
+    println!("|{}", "---|".repeat(header.len()));
+    for row in rows {
+        println!("| {} |", row.join(" | "));
     }
 }
 
