@@ -2,7 +2,7 @@
 //! invalid or unreadable 2xx, an answer later than the attempt's timeout, a reset connection, a
 //! 5xx. Each is uncertain: the service looks the voice up by its conversation label and adopts
 //! it rather than cloning a second one; a 503 that made nothing is retried after its
-//! `Retry-After`.
+//! `Retry-After`, and a 429 (which certainly made nothing) is sent again at once, whole.
 
 use std::time::Duration;
 
@@ -124,5 +124,28 @@ async fn a_clone_answered_503_with_retry_after_without_acting_is_sent_again_no_s
         fake.request_count(Route::ListVoices) >= 1,
         "looked up before cloning again"
     );
+    assert_eq!(fake.subscription().voice_add_edit_counter, 1);
+}
+
+#[tokio::test]
+async fn a_clone_refused_429_without_acting_is_sent_again_whole_and_makes_the_only_voice() {
+    let fake = account().await;
+    fake.on(Route::AddVoice)
+        .next(Fault::too_many_concurrent_requests());
+    let app = spawn_against_fake(&fake, &[]).await;
+
+    let (status, answer) = post_ivan(&app, "conv_once_429").await;
+
+    // A 429 certainly made nothing: the adapter sends the clone again at once, with a form of
+    // its own (the first one was consumed), and the account's voice comes from that second one.
+    assert_eq!(status, 200, "{answer}");
+    assert_the_call_got_the_only_voice(&fake, "conv_once_429", &answer);
+    let clones: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|e| e.route == Some(Route::AddVoice))
+        .collect();
+    assert_eq!(clones.len(), 2, "{clones:#?}");
+    assert_eq!(clones[0].acted, None, "the 429 made nothing");
     assert_eq!(fake.subscription().voice_add_edit_counter, 1);
 }
