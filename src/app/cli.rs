@@ -15,6 +15,7 @@ use secrecy::SecretString;
 
 use super::config::{Config, OFFLINE_WEBHOOK_SECRET};
 use super::http::{self, SIGNATURE_HEADER};
+use super::runtime::Flavor;
 use super::startup::{self, Application, Backends};
 use super::telemetry;
 use crate::adapters::SystemClock;
@@ -151,17 +152,19 @@ pub fn main() -> ExitCode {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
+    runtime_of(Flavor::for_this_process())
+}
+
+fn runtime_of(flavor: Flavor) -> anyhow::Result<tokio::runtime::Runtime> {
+    flavor.build().context("cannot start the async runtime")
 }
 
 fn serve(offline: bool) -> anyhow::Result<()> {
     let config = Config::from_vars(|k| std::env::var(k).ok(), offline)
         .map_err(|errors| anyhow::anyhow!("invalid configuration:\n{errors}"))?;
     let _guard = telemetry::init(&config.log).context("cannot set up logging")?;
-    runtime()?.block_on(async {
+    let runtime = Flavor::for_this_process();
+    runtime_of(runtime)?.block_on(async {
         let backends = if offline {
             Backends::offline(&config)
         } else {
@@ -187,7 +190,7 @@ fn serve(offline: bool) -> anyhow::Result<()> {
         for warning in config.warnings() {
             tracing::warn!("{warning}");
         }
-        tracing::info!(%address, "listening: POST /webhook, POST /webhook/post-call, GET /health, /docs, /openapi.json");
+        tracing::info!(%address, %runtime, "listening: POST /webhook, POST /webhook/post-call, GET /health, /docs, /openapi.json");
         app.run_until(startup::shutdown_signal()).await;
         tracing::info!("stopped");
         Ok(())

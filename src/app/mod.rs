@@ -5,6 +5,7 @@ pub mod config;
 pub mod http;
 pub mod log_writer;
 pub mod metrics;
+pub mod runtime;
 pub mod service;
 pub mod startup;
 pub mod stores;

@@ -10,6 +10,31 @@ use crate::helpers::{ELEVENLABS_API_KEY, SECRET, try_send};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_precall-webhook");
 
+/// Which cores the child may run on.
+#[derive(Debug, Clone, Copy)]
+pub enum Cores {
+    /// Those this test process may use.
+    All,
+    /// The first of those only.
+    One,
+}
+
+/// The first core this process may run on, from `Cpus_allowed_list` (such as `0-1,4`).
+fn first_allowed_core() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+        .map(|list| {
+            list.trim()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect()
+        })
+        .filter(|core: &String| !core.is_empty())
+        .expect("a Cpus_allowed_list line")
+}
+
 /// The service as a child process; killed if the test ends before it exits.
 pub struct Service {
     pub child: Child,
@@ -33,9 +58,42 @@ impl Service {
     /// picked here and released for the child to bind could be taken in between by a parallel
     /// test's server or client.
     pub async fn start(dir: &Path, base_url: &str, vars: &[(&str, &str)]) -> Self {
+        Self::launch(Command::new(BIN), dir, base_url, vars).await
+    }
+
+    /// As [`Service::start`], on the `cores` given.
+    pub async fn start_on(cores: Cores, dir: &Path, base_url: &str, vars: &[(&str, &str)]) -> Self {
+        match cores {
+            Cores::All => Self::start(dir, base_url, vars).await,
+            Cores::One => Self::start_on_one_core(dir, base_url, vars).await,
+        }
+    }
+
+    /// As [`Service::start`], with the process allowed on one core only (`taskset`, as an
+    /// operator pins it or a one-CPU container limits it): the service then runs on tokio's
+    /// current-thread runtime, which its `listening` line says.
+    async fn start_on_one_core(dir: &Path, base_url: &str, vars: &[(&str, &str)]) -> Self {
+        let mut pinned = Command::new("taskset");
+        pinned.args(["--cpu-list", &first_allowed_core(), BIN]);
+        let service = Self::launch(pinned, dir, base_url, vars).await;
+        let log = service.log();
+        assert!(
+            log.lines()
+                .any(|line| line.contains("listening: ") && line.contains("current-thread")),
+            "one core, yet not the current-thread runtime:\n{log}"
+        );
+        service
+    }
+
+    async fn launch(
+        mut command: Command,
+        dir: &Path,
+        base_url: &str,
+        vars: &[(&str, &str)],
+    ) -> Self {
         let log = dir.join("service.log");
         let output = std::fs::File::create(&log).expect("a log file");
-        let child = Command::new(BIN)
+        let child = command
             .arg("serve")
             .current_dir(dir)
             .env_clear()

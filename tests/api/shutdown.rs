@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::binary::{Service, client};
+use crate::binary::{Cores, Service, client};
 use crate::fake_elevenlabs::{Answer, FakeElevenLabs, Fault, Gate, Route};
 use crate::helpers::{SECRET, assert_error, body_of, json_payload, status_and_json, try_send, wav};
 
@@ -90,12 +90,21 @@ async fn answers_a_new_connection(address: SocketAddr) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_sigterm_stops_accepting_finishes_the_clone_in_flight_and_exits_0_leaving_exactly_the_agents_voice()
  {
+    finishes_the_clone_in_flight(Cores::All).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_one_core_the_current_thread_runtime_too_finishes_the_clone_in_flight_on_sigterm() {
+    finishes_the_clone_in_flight(Cores::One).await;
+}
+
+async fn finishes_the_clone_in_flight(cores: Cores) {
     let fake = account().await;
     let gate = Gate::new();
     fake.on(Route::AddVoice)
         .next(Fault::act_then(Answer::Real).held(&gate));
     let dir = tempfile::tempdir().unwrap();
-    let mut service = Service::start(dir.path(), &fake.uri(), &[]).await;
+    let mut service = Service::start_on(cores, dir.path(), &fake.uri(), &[]).await;
     let client = client();
     service.wait_until_healthy(&client).await;
 
@@ -128,6 +137,15 @@ async fn on_sigterm_stops_accepting_finishes_the_clone_in_flight_and_exits_0_lea
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_sigterm_right_after_an_uncertain_failure_the_service_waits_for_its_clean_up_to_delete_the_voice_then_exits_0()
  {
+    waits_for_the_clean_up(Cores::All).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_one_core_the_current_thread_runtime_too_waits_for_the_clean_up_on_sigterm() {
+    waits_for_the_clean_up(Cores::One).await;
+}
+
+async fn waits_for_the_clean_up(cores: Cores) {
     let conversation = "conv_shutdown_clean_up";
     let fake = account().await;
     let gate = Gate::new();
@@ -135,7 +153,8 @@ async fn on_sigterm_right_after_an_uncertain_failure_the_service_waits_for_its_c
         .next(Fault::act_then(Answer::Real).held(&gate));
     let dir = tempfile::tempdir().unwrap();
     // One clone attempt fits the deadline: it times out while held, and the webhook fails.
-    let mut service = Service::start(
+    let mut service = Service::start_on(
+        cores,
         dir.path(),
         &fake.uri(),
         &[
