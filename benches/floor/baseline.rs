@@ -33,6 +33,12 @@ use sha2::Sha256;
 /// `SERVE_FLAG PORT UPSTREAM_URL`.
 pub const SERVE_FLAG: &str = "--serve-baseline";
 
+/// `FLOOR_BASELINE_RUNTIME=current-thread` serves the baseline on tokio's current-thread
+/// runtime, the one the service picks on one core; by default it runs on the multi-thread
+/// runtime `#[tokio::main]` gives, as the baseline the issue measured against did. The bench
+/// passes its environment on to the baseline's process.
+const RUNTIME_VAR: &str = "FLOOR_BASELINE_RUNTIME";
+
 /// The largest body read, as the service's default (a 10 MB sample in base64, with slack).
 const MAX_BODY_BYTES: usize = 20_000_000;
 /// How far the signature's timestamp may be from our clock, seconds.
@@ -45,12 +51,27 @@ struct State {
     secret: &'static [u8],
 }
 
+fn on_current_thread() -> bool {
+    std::env::var(RUNTIME_VAR).is_ok_and(|runtime| runtime == "current-thread")
+}
+
+/// Which tokio runtime the baseline runs on, as [`RUNTIME_VAR`] says.
+pub fn runtime_name() -> &'static str {
+    if on_current_thread() {
+        "current-thread (FLOOR_BASELINE_RUNTIME)"
+    } else {
+        "multi-thread"
+    }
+}
+
 /// Serves the baseline on `127.0.0.1:port` against `upstream` until killed.
 pub fn serve(port: u16, upstream: String) {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = if on_current_thread() {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => panic!("baseline: no runtime: {e}"),
     };

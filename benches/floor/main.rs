@@ -374,6 +374,7 @@ async fn compare(options: &Options, core: Option<usize>, upstream: &MockServer) 
             "service: MAX_CONCURRENT_CLONES=4 (the shipped default; the baseline has no cap)"
         ),
     }
+    println!("baseline: {} runtime", baseline::runtime_name());
     println!(
         "| scenario | service req/s | baseline req/s | req/s ratio | service CPU/req | baseline CPU/req | CPU/req ratio | server core busy (service / baseline) | errors (service / baseline) |"
     );
