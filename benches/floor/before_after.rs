@@ -1,6 +1,7 @@
 //! The before/after tables of the floor bench (`PRECALL_WEBHOOK_BEFORE_BIN`): both builds against
 //! the baseline when it ran, and this build against the older one from the same rounds, as the
-//! geometric mean of the per-round ratios with its 95 % interval. On a machine whose speed drifts
+//! geometric mean of the per-round ratios with its 95 % interval (the paired figure the bench
+//! also gives for the service against the baseline). On a machine whose speed drifts
 //! by a third within the hour, a change of a few per cent shows only this way: a median of seven
 //! rounds resolves about 10 %, twenty pairs about 4 %.
 
@@ -96,7 +97,7 @@ pub fn print(rows: &BeforeAfter) {
 }
 
 /// A Markdown table, after an empty line (two tables in a row stay two).
-fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) {
+pub fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) {
     println!("\n| {} |", header.join(" | "));
     println!("|{}", "---|".repeat(header.len()));
     for row in rows {
@@ -111,7 +112,8 @@ fn median_ratio(a: &[Measured], b: &[Measured], f: fn(&Measured) -> f64) -> Stri
     format!("**{median:.2}×** ({lowest:.2}–{highest:.2})")
 }
 
-fn paired_cell(a: &[Measured], b: &[Measured], f: fn(&Measured) -> f64) -> String {
+/// [`paired_ratio`] of `a` over `b` in `f`, as a table cell.
+pub fn paired_cell(a: &[Measured], b: &[Measured], f: fn(&Measured) -> f64) -> String {
     let values = |runs: &[Measured]| runs.iter().map(f).collect::<Vec<f64>>();
     match paired_ratio(&values(a), &values(b)) {
         Some(r) => format!(

@@ -7,7 +7,10 @@
 //! `json`, `multipart`, `flood`, `initiation` (scenarios), `service`, `baseline` (servers),
 //! `rounds=N` (default 5), `scale=F` (requests per run × F, default 1), e.g.
 //! `cargo bench --bench floor -- json service rounds=1 scale=10` to profile the service
-//! (its pid is printed on stderr). `PRECALL_WEBHOOK_BEFORE_BIN=/path/to/older/precall-webhook`
+//! (its pid is printed on stderr). Besides the medians, the service against the baseline as the
+//! geometric mean of the per-round ratios with its 95 % interval (`rounds=20` resolves about
+//! 4 %). `FLOOR_BASELINE_RUNTIME=current-thread` runs the baseline on the runtime the service
+//! picks on one core. `PRECALL_WEBHOOK_BEFORE_BIN=/path/to/older/precall-webhook`
 //! adds that build to every round (who goes first rotates) and more tables (`before_after.rs`):
 //! both builds against the baseline, and this one against the older as the geometric mean of the
 //! per-round ratios with its 95 % interval — the way to a before/after on a machine whose speed
@@ -380,6 +383,7 @@ async fn compare(options: &Options, core: Option<usize>, upstream: &MockServer) 
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut before_after: before_after::BeforeAfter = Vec::new();
+    let mut against_baseline: Vec<(Scenario, Vec<Measured>, Vec<Measured>)> = Vec::new();
     for &scenario in &options.scenarios {
         let requests = Arc::new(prepare(
             scenario,
@@ -448,11 +452,38 @@ async fn compare(options: &Options, core: Option<usize>, upstream: &MockServer) 
             errors(&service),
             errors(&baseline),
         );
+        if !service.is_empty() && !baseline.is_empty() {
+            against_baseline.push((scenario, service.clone(), baseline.clone()));
+        }
         if !before.is_empty() && !service.is_empty() {
             before_after.push((scenario, before, service, baseline));
         }
     }
+    print_paired_against_baseline(&against_baseline);
     before_after::print(&before_after);
+}
+
+/// The service against the baseline as the geometric mean of the per-round ratios with its
+/// 95 % interval: the figure to quote from many rounds, where the median of a few is all the
+/// first table can give.
+fn print_paired_against_baseline(rows: &[(Scenario, Vec<Measured>, Vec<Measured>)]) {
+    if rows.is_empty() {
+        return;
+    }
+    before_after::table(
+        &[
+            "scenario",
+            "CPU/req, service / baseline: geometric mean [95 %], pairs lower",
+            "req/s, service / baseline: geometric mean [95 %], pairs lower",
+        ],
+        rows.iter().map(|(scenario, service, baseline)| {
+            vec![
+                scenario.name().to_owned(),
+                before_after::paired_cell(service, baseline, cpu_us),
+                before_after::paired_cell(service, baseline, rps),
+            ]
+        }),
+    );
 }
 
 /// `/health` and the conversation-initiation webhook on one service, alternating.
