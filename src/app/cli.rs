@@ -163,8 +163,8 @@ fn serve(offline: bool) -> anyhow::Result<()> {
     let config = Config::from_vars(|k| std::env::var(k).ok(), offline)
         .map_err(|errors| anyhow::anyhow!("invalid configuration:\n{errors}"))?;
     let _guard = telemetry::init(&config.log).context("cannot set up logging")?;
-    let runtime = Flavor::for_this_process();
-    runtime_of(runtime)?.block_on(async {
+    let flavor = Flavor::for_this_process();
+    runtime_of(flavor)?.block_on(async {
         let backends = if offline {
             Backends::offline(&config)
         } else {
@@ -190,7 +190,7 @@ fn serve(offline: bool) -> anyhow::Result<()> {
         for warning in config.warnings() {
             tracing::warn!("{warning}");
         }
-        tracing::info!(%address, %runtime, "listening: POST /webhook, POST /webhook/post-call, GET /health, /docs, /openapi.json");
+        tracing::info!(%address, runtime = %flavor, "listening: POST /webhook, POST /webhook/post-call, GET /health, /docs, /openapi.json");
         app.run_until(startup::shutdown_signal()).await;
         tracing::info!("stopped");
         Ok(())

@@ -3,10 +3,10 @@
 //!
 //! On one core, the current-thread runtime: connections, upstream calls and delivery tasks
 //! all run on the thread that started it. The multi-thread runtime's single worker does the
-//! same work at a higher price there — its scheduler is built for stealing between workers —
-//! and the floor bench measured the whole multipart webhook at about 0.82× the CPU on the
-//! current-thread one (README, "At the floor"). Nothing else changes: the blocking pool, where
-//! a long audio probe goes, is the same in both.
+//! same work at a higher price there: the floor bench measured a multipart webhook at
+//! 0.82–0.90× the CPU on the current-thread runtime with the core saturated (README, "At the
+//! floor"). Nothing else changes: the blocking pool, where a long audio probe goes, is the same
+//! in both.
 //!
 //! On more cores, or when `TOKIO_WORKER_THREADS` (tokio's own setting) asks for a number of
 //! workers, the multi-thread runtime, one worker per core unless that setting says otherwise.
