@@ -139,11 +139,7 @@ async fn every_page_is_read_and_only_this_deployments_clones_are_listed() {
         listed[1].conversation_id.as_ref().unwrap().as_str(),
         "conv_003"
     );
-    let lists: Vec<_> = fake
-        .requests()
-        .into_iter()
-        .filter(|e| e.route == Some(Route::ListVoices))
-        .collect();
+    let lists = fake.requests_to(Route::ListVoices);
     assert_eq!(lists.len() - lists_before, 3, "243 voices: three pages");
     for list in &lists[lists_before..] {
         let query = list.query.as_deref().unwrap_or_default();

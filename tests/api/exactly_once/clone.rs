@@ -108,11 +108,7 @@ async fn a_clone_answered_503_with_retry_after_without_acting_is_sent_again_no_s
 
     assert_eq!(status, 200, "{answer}");
     assert_the_call_got_the_only_voice(&fake, "conv_once_retry_after", &answer);
-    let clones: Vec<_> = fake
-        .requests()
-        .into_iter()
-        .filter(|e| e.route == Some(Route::AddVoice))
-        .collect();
+    let clones = fake.requests_to(Route::AddVoice);
     assert_eq!(clones.len(), 2, "{clones:#?}");
     assert_eq!(clones[0].acted, None, "the 503 made nothing");
     let pause = clones[1].received_at - clones[0].received_at;
@@ -140,11 +136,7 @@ async fn a_clone_refused_429_without_acting_is_sent_again_whole_and_makes_the_on
     // its own (the first one was consumed), and the account's voice comes from that second one.
     assert_eq!(status, 200, "{answer}");
     assert_the_call_got_the_only_voice(&fake, "conv_once_429", &answer);
-    let clones: Vec<_> = fake
-        .requests()
-        .into_iter()
-        .filter(|e| e.route == Some(Route::AddVoice))
-        .collect();
+    let clones = fake.requests_to(Route::AddVoice);
     assert_eq!(clones.len(), 2, "{clones:#?}");
     assert_eq!(clones[0].acted, None, "the 429 made nothing");
     assert_eq!(fake.subscription().voice_add_edit_counter, 1);

@@ -91,6 +91,17 @@ impl FakeElevenLabs {
         self.shared.lock().log.clone()
     }
 
+    /// Every request that reached `route` (authenticated or not), in order of decision.
+    pub fn requests_to(&self, route: Route) -> Vec<Exchange> {
+        self.shared
+            .lock()
+            .log
+            .iter()
+            .filter(|e| e.route == Some(route))
+            .cloned()
+            .collect()
+    }
+
     /// How many requests reached `route` (authenticated or not).
     pub fn request_count(&self, route: Route) -> usize {
         self.shared
